@@ -1,0 +1,91 @@
+"""One backend implementation for every NumPy-compatible array module.
+
+A backend is a small object: a ``name``, an array module ``xp`` (``numpy``,
+``cupy`` or a third party's with the same API) and the few things on which
+array libraries differ: host transfer, ``scatter_add``, random numbers and
+``synchronize``. Ops use common NumPy functions through ``xp`` and everything
+else through this object, so no op is ever written twice per device.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+
+class Backend:
+    """A named array module plus the primitives on which array libraries differ.
+
+    Args:
+        name: the registry name (``"numpy"``, ``"cupy"``, ...).
+        xp: a module with NumPy's array API.
+
+    Random numbers come from a host-side ``numpy.random.Generator`` and are
+    moved to the device, so the same seed gives the same numbers on every
+    backend (parameters initialised on the CPU and on the GPU agree).
+    """
+
+    def __init__(self, name: str, xp: Any) -> None:
+        self.name = name
+        self.xp = xp
+        self._rng = np.random.default_rng()
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r})"
+
+    # -- dtypes -------------------------------------------------------------
+    def dtype(self, spec: Any) -> np.dtype:
+        """Normalise a dtype given as a string, a NumPy dtype or a type."""
+        try:
+            return np.dtype(spec)
+        except TypeError as e:
+            raise TypeError(f"dtype: {spec!r} is not a dtype; use e.g. 'float32' or 'float64'") from e
+
+    # -- host transfer ------------------------------------------------------
+    def asarray(self, data: Any, dtype: Any = None) -> Any:
+        """An array of this backend holding ``data`` (host data, or another backend's array)."""
+        if hasattr(data, "__cuda_array_interface__") and self.xp is np:
+            data = data.get()
+        return self.xp.asarray(data, dtype=dtype)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """A host (NumPy) copy of a backend array."""
+        return np.array(a, copy=True)
+
+    def is_array(self, a: Any) -> bool:
+        """True when ``a`` is an array of this backend."""
+        return isinstance(a, self.xp.ndarray)
+
+    # -- primitives that differ between array libraries ---------------------
+    def scatter_add(self, target: Any, index: Any, values: Any) -> None:
+        """In place ``target[index] += values``, accumulating repeated indices."""
+        np.add.at(target, index, values)
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (a no-op on the CPU); needed for honest timings."""
+
+    # -- random numbers -----------------------------------------------------
+    def manual_seed(self, seed: int) -> None:
+        """Reset this backend's generator so random ops repeat exactly."""
+        self._rng = np.random.default_rng(seed)
+
+    def randn(self, shape: Sequence[int], dtype: Any) -> Any:
+        """Standard normal samples of ``shape``."""
+        return self.asarray(self._rng.standard_normal(tuple(shape)), dtype=dtype)
+
+    def rand(self, shape: Sequence[int], dtype: Any) -> Any:
+        """Uniform samples in [0, 1) of ``shape``."""
+        return self.asarray(self._rng.random(tuple(shape)), dtype=dtype)
+
+    def uniform(self, low: float, high: float, shape: Sequence[int], dtype: Any) -> Any:
+        """Uniform samples in [low, high) of ``shape``."""
+        return self.asarray(self._rng.uniform(low, high, tuple(shape)), dtype=dtype)
+
+    def normal(self, mean: float, std: float, shape: Sequence[int], dtype: Any) -> Any:
+        """Normal samples with ``mean`` and ``std`` of ``shape``."""
+        return self.asarray(self._rng.normal(mean, std, tuple(shape)), dtype=dtype)
+
+    def permutation(self, n: int) -> np.ndarray:
+        """A random permutation of ``range(n)`` as a host array (for shuffling data)."""
+        return self._rng.permutation(n)

@@ -1,0 +1,62 @@
+"""minigrad: a readable autograd engine for learning and prototyping recurrent networks.
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad.tolist()
+    [2.0, 4.0, 6.0]
+"""
+
+from minigrad.autograd import enable_grad, is_grad_enabled, no_grad
+from minigrad.backend import default_backend_name, get_backend, set_backend, use_backend
+from minigrad.creation import (
+    arange,
+    full,
+    full_like,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.tensor import Tensor, concat, matmul, stack, where
+from minigrad import nn
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError",
+    "Tensor",
+    "arange",
+    "concat",
+    "default_backend_name",
+    "enable_grad",
+    "full",
+    "full_like",
+    "get_backend",
+    "gradcheck",
+    "is_grad_enabled",
+    "manual_seed",
+    "matmul",
+    "nn",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randn",
+    "randn_like",
+    "set_backend",
+    "stack",
+    "tensor",
+    "use_backend",
+    "where",
+    "zeros",
+    "zeros_like",
+]

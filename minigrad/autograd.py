@@ -1,0 +1,163 @@
+"""Reverse-mode differentiation: grad mode, the op node, and the backward loop.
+
+Every differentiable op is a :class:`Function` subclass with ``forward`` on
+backend arrays and ``backward`` from the output gradient ``gy`` to one gradient
+per input. A node keeps its inputs (``parents``) and what its backward needs,
+never its own output, so the graph holds no reference cycles and is freed by
+reference counting alone.
+
+``backward`` orders the graph by an iterative depth-first search (no
+recursion: an LSTM unrolled over thousands of steps is a graph hundreds of
+thousands of nodes deep) and pushes gradients from the output to the leaves.
+"""
+
+from __future__ import annotations
+
+import functools
+from contextvars import ContextVar
+from typing import Any
+
+_grad_enabled: ContextVar[bool] = ContextVar("minigrad_grad_enabled", default=True)
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :class:`no_grad`."""
+    return _grad_enabled.get()
+
+
+class _GradMode:
+    mode = True
+
+    def __new__(cls, fn: Any = None):
+        self = super().__new__(cls)
+        return self(fn) if fn is not None else self  # bare @no_grad works too
+
+    def __enter__(self) -> None:
+        self._tokens = getattr(self, "_tokens", [])
+        self._tokens.append(_grad_enabled.set(self.mode))
+
+    def __exit__(self, *exc: Any) -> None:
+        _grad_enabled.reset(self._tokens.pop())
+
+    def __call__(self, fn):  # a fresh instance per call keeps nested/recursive use safe
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator: ops inside record no graph (evaluation, updates).
+
+    >>> with no_grad():
+    ...     y = model(x)   # y.requires_grad is False
+    """
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator: record the graph again inside a :class:`no_grad` block."""
+
+    mode = True
+
+
+class Function:
+    """One recorded operation.
+
+    Subclasses implement ``forward(*arrays, **options) -> array`` and
+    ``backward(gy) -> tuple`` with one gradient array (or None) per input,
+    saving on ``self`` only what backward needs. ``self.xp`` is the array
+    module and ``self.backend`` the backend of the inputs;
+    ``self.needs_input_grad[i]`` says whether input ``i`` wants a gradient.
+    """
+
+    def __init__(self, backend: Any, parents: tuple, needs_input_grad: tuple) -> None:
+        self.backend = backend
+        self.xp = backend.xp
+        self.parents = parents
+        self.needs_input_grad = needs_input_grad
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.lower()
+
+    def forward(self, *arrays: Any, **options: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def backward(self, gy: Any) -> tuple:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Drop inputs and saved arrays; a later backward through this node raises."""
+        self.__dict__.clear()
+
+
+def unbroadcast(g: Any, shape: tuple) -> Any:
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``.
+
+    The one place that undoes broadcasting in backward: for ``z = x + y`` with
+    ``x (3, 1)`` and ``y (4,)``, ``gz (3, 4)`` becomes ``gx = gz.sum(1, keepdims)``
+    and ``gy = gz.sum(0)``.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(axis=axes).reshape(shape)
+
+
+def _topological_order(root: Any) -> list:
+    """Graph nodes (tensors with a ``_ctx``) reachable from ``root``, inputs before outputs."""
+    order: list = []
+    seen: set[int] = set()
+    stack: list = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        for p in getattr(t._ctx, "parents", ()):
+            if p._ctx is not None and id(p) not in seen:
+                stack.append((p, False))
+    return order
+
+
+FREED_MESSAGE = (
+    "backward: the graph through {op} was already freed by an earlier backward(); "
+    "call backward(retain_graph=True) the first time to backpropagate through it again"
+)
+
+
+def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) * gy into ``.grad`` of every leaf that requires grad."""
+    order = _topological_order(root)
+    grads: dict[int, Any] = {id(root): gy}
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._retains_grad:
+            t._accumulate_grad(g)
+        ctx = t._ctx
+        if not hasattr(ctx, "parents"):
+            raise RuntimeError(FREED_MESSAGE.format(op=type(ctx).__name__.lower()))
+        gxs = ctx.backward(g)
+        for p, gx in zip(ctx.parents, gxs):
+            if gx is None or not p.requires_grad:
+                continue
+            if p._ctx is None:
+                p._accumulate_grad(gx)
+            else:
+                key = id(p)
+                grads[key] = gx if key not in grads else grads[key] + gx
+        if not retain_graph:
+            ctx.release()

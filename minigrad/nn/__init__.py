@@ -1,0 +1,5 @@
+"""Neural-network building blocks. ``minigrad.nn.functional`` holds the functional forms."""
+
+from minigrad.nn import functional
+
+__all__ = ["functional"]

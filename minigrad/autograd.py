@@ -111,6 +111,30 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
     return g.sum(axis=axes).reshape(shape)
 
 
+class IndexGrad:
+    """A gradient that is zero except at ``index``: what indexing hands back.
+
+    Accumulated into one buffer per input, so slicing a ``(N, T, G)`` tensor
+    at every one of T time steps costs O(N T G) in backward, not O(N T^2 G).
+    """
+
+    __slots__ = ("shape", "dtype", "index", "values", "basic")
+
+    def __init__(self, shape: tuple, dtype: Any, index: Any, values: Any, basic: bool) -> None:
+        self.shape, self.dtype, self.index, self.values, self.basic = shape, dtype, index, values, basic
+
+    def add_to(self, dense: Any, backend: Any) -> Any:
+        """``dense[index] += values`` in place (repeated integer indices accumulate)."""
+        if self.basic:
+            dense[self.index] += self.values
+        else:
+            backend.scatter_add(dense, self.index, self.values)
+        return dense
+
+    def dense(self, backend: Any) -> Any:
+        return self.add_to(backend.xp.zeros(self.shape, dtype=self.dtype), backend)
+
+
 def _topological_order(root: Any) -> list:
     """Graph nodes (tensors with a ``_ctx``) reachable from ``root``, inputs before outputs."""
     order: list = []
@@ -141,10 +165,13 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * gy into ``.grad`` of every leaf that requires grad."""
     order = _topological_order(root)
     grads: dict[int, Any] = {id(root): gy}
+    owned: set[int] = set()  # keys whose buffer was allocated here, so may be updated in place
     for t in reversed(order):
         g = grads.pop(id(t), None)
         if g is None:
             continue
+        if isinstance(g, IndexGrad):
+            g = g.dense(t.backend)
         if t._retains_grad:
             t._accumulate_grad(g)
         ctx = t._ctx
@@ -155,9 +182,21 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
             if gx is None or not p.requires_grad:
                 continue
             if p._ctx is None:
-                p._accumulate_grad(gx)
+                p._accumulate_grad(gx.dense(p.backend) if isinstance(gx, IndexGrad) else gx)
+                continue
+            key = id(p)
+            prev = grads.get(key)
+            if prev is None:
+                grads[key] = gx
+            elif isinstance(gx, IndexGrad):
+                if isinstance(prev, IndexGrad):
+                    prev = prev.dense(p.backend)
+                elif key not in owned:
+                    prev = prev.copy()
+                grads[key] = gx.add_to(prev, p.backend)
+                owned.add(key)
             else:
-                key = id(p)
-                grads[key] = gx if key not in grads else grads[key] + gx
+                grads[key] = (prev.dense(p.backend) if isinstance(prev, IndexGrad) else prev) + gx
+                owned.add(key)
         if not retain_graph:
             ctx.release()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minigrad.autograd import Function
+from minigrad.autograd import Function, IndexGrad
 
 
 class Reshape(Function):
@@ -28,7 +28,8 @@ class Transpose(Function):
 class GetItem(Function):
     """``x[index]`` for basic slices and integer (or boolean) arrays.
 
-    Backward scatters ``gy`` into zeros shaped like ``x``; with integer arrays
+    Backward hands back ``gy`` placed at ``index`` (an :class:`IndexGrad`),
+    which the engine adds into one zero buffer per input; with integer arrays
     it accumulates, so an index repeated k times receives k gradients.
     """
 
@@ -37,12 +38,7 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, gy):
-        gx = self.xp.zeros(self.shape, dtype=self.dtype)
-        if self.basic:
-            gx[self.index] = gy
-        else:
-            self.backend.scatter_add(gx, self.index, gy)
-        return (gx,)
+        return (IndexGrad(self.shape, self.dtype, self.index, gy, self.basic),)
 
 
 class Concat(Function):

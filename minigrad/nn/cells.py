@@ -1,0 +1,228 @@
+"""Recurrent cells: one time step of an RNN, LSTM or GRU, written as its equations.
+
+Shape legend: N batch, I input features, H hidden units, G = gates * H.
+
+Each cell has PyTorch's parameters (``weight_ih (G, I)``, ``weight_hh (G, H)``,
+``bias_ih (G,)``, ``bias_hh (G,)``), gate order and initialisation
+U(-1/sqrt(H), 1/sqrt(H)), so a PyTorch ``state_dict`` loads unchanged.
+
+The recurrence of each cell is a module-level ``*_step`` function that takes
+the input already projected, ``xw = x W_ih^T + b_ih``; the cells and the
+multi-step layers in :mod:`minigrad.nn.rnn` share it, so each set of equations
+is written exactly once. A step returns the new state and a dict of its gate
+activations (read by the BPTT inspector).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from minigrad.backend import get_backend
+from minigrad.nn.module import Module, Parameter
+from minigrad.tensor import DEFAULT_FLOAT, Tensor
+
+NONLINEARITIES = ("tanh", "relu", "sigmoid")
+
+
+def rnn_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, nonlinearity: str = "tanh"):
+    """h' = f(x W_ih^T + b_ih + h W_hh^T + b_hh), with f = tanh, relu or sigmoid.
+
+    Args:
+        xw: ``(N, H)`` input projection x W_ih^T + b_ih.
+        h: ``(N, H)`` previous hidden state.
+    """
+    a = xw + h @ w_hh.T
+    if b_hh is not None:
+        a = a + b_hh
+    h = getattr(a, nonlinearity)()
+    return h, {"h": h}
+
+
+def lstm_step(xw: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor, b_hh: Tensor | None):
+    """One LSTM step (gate order i, f, g, o, as in PyTorch)::
+
+        i  = sigmoid(W_ii x + b_ii + W_hi h + b_hi)
+        f  = sigmoid(W_if x + b_if + W_hf h + b_hf)
+        g  = tanh(W_ig x + b_ig + W_hg h + b_hg)
+        o  = sigmoid(W_io x + b_io + W_ho h + b_ho)
+        c' = f * c + i * g
+        h' = o * tanh(c')
+
+    Args:
+        xw: ``(N, 4H)`` input projection x W_ih^T + b_ih.
+        state: ``(h, c)``, each ``(N, H)``.
+    """
+    h, c = state
+    H = h.shape[-1]
+    gates = xw + h @ w_hh.T
+    if b_hh is not None:
+        gates = gates + b_hh
+    i = gates[:, 0:H].sigmoid()
+    f = gates[:, H : 2 * H].sigmoid()
+    g = gates[:, 2 * H : 3 * H].tanh()
+    o = gates[:, 3 * H : 4 * H].sigmoid()
+    c = f * c + i * g
+    h = o * c.tanh()
+    return (h, c), {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
+
+
+def gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None):
+    """One GRU step (gate order r, z, n, as in PyTorch)::
+
+        r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+        z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+        n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        h' = (1 - z) * n + z * h
+
+    Args:
+        xw: ``(N, 3H)`` input projection x W_ih^T + b_ih.
+        h: ``(N, H)`` previous hidden state.
+    """
+    H = h.shape[-1]
+    hw = h @ w_hh.T
+    if b_hh is not None:
+        hw = hw + b_hh
+    r = (xw[:, 0:H] + hw[:, 0:H]).sigmoid()
+    z = (xw[:, H : 2 * H] + hw[:, H : 2 * H]).sigmoid()
+    n = (xw[:, 2 * H : 3 * H] + r * hw[:, 2 * H : 3 * H]).tanh()
+    h = (1 - z) * n + z * h
+    return h, {"r": r, "z": z, "n": n, "h": h}
+
+
+def init_recurrent_(params: list[Parameter], hidden_size: int) -> None:
+    """PyTorch's recurrent initialisation: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))."""
+    k = 1.0 / math.sqrt(hidden_size)
+    for p in params:
+        p.data = p.backend.uniform(-k, k, p.shape, p.dtype)
+
+
+class _CellBase(Module):
+    """Parameters and initialisation shared by the three cells."""
+
+    gates = 1
+    state_names: tuple[str, ...] = ("h",)
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: Any = None, backend: Any = None):
+        super().__init__()
+        if input_size < 1 or hidden_size < 1:
+            raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be >= 1")
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        be = get_backend(backend)
+        dt = be.dtype(dtype or DEFAULT_FLOAT)
+        G = self.gates * hidden_size
+
+        def param(*shape: int) -> Parameter:
+            return Parameter(be.xp.zeros(shape, dtype=dt), backend=be)
+
+        self.weight_ih = param(G, input_size)
+        self.weight_hh = param(G, hidden_size)
+        self.register_parameter("bias_ih", param(G) if bias else None)
+        self.register_parameter("bias_hh", param(G) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init_recurrent_(list(self.parameters()), self.hidden_size)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+    def _project(self, x: Tensor) -> Tensor:
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{type(self).__name__}: expected input (N, {self.input_size}) or ({self.input_size},), got {x.shape}"
+            )
+        xw = x @ self.weight_ih.T
+        return xw + self.bias_ih if self.bias else xw
+
+    def _zeros(self, x: Tensor) -> Tensor:
+        shape = (x.shape[0], self.hidden_size) if x.ndim == 2 else (self.hidden_size,)
+        return Tensor._wrap(x.backend.xp.zeros(shape, dtype=self.weight_hh.dtype), x.backend)
+
+    def _check_state(self, x: Tensor, h: Tensor, what: str) -> None:
+        expected = (x.shape[0], self.hidden_size) if x.ndim == 2 else (self.hidden_size,)
+        if h.shape != expected:
+            raise ValueError(f"{type(self).__name__}: {what} should have shape {expected}, got {h.shape}")
+
+
+def _batched(fn):
+    """Run a step on unbatched ``(I,)`` input as a batch of one (as PyTorch's cells do)."""
+
+    def run(self, x, state):
+        if x.ndim == 2:
+            return fn(self, x, state)
+        squeeze = (lambda s: tuple(t.squeeze(0) for t in s)) if isinstance(state, tuple) else (lambda s: s.squeeze(0))
+        state = tuple(t.unsqueeze(0) for t in state) if isinstance(state, tuple) else state.unsqueeze(0)
+        return squeeze(fn(self, x.unsqueeze(0), state))
+
+    return run
+
+
+class RNNCell(_CellBase):
+    """Elman cell: h' = f(x W_ih^T + b_ih + h W_hh^T + b_hh), f = tanh, relu or sigmoid.
+
+    ``forward(x (N, I) or (I,), h (N, H) or None) -> h' (N, H)``.
+    The sigmoid option is not in PyTorch; it is here for the vanishing-gradient lessons.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 dtype: Any = None, backend: Any = None):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"RNNCell: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, dtype, backend)
+        self.nonlinearity = nonlinearity
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}")
+
+    def forward(self, x: Tensor, h: Tensor | None = None) -> Tensor:
+        xw = self._project(x)
+        h = self._zeros(x) if h is None else h
+        self._check_state(x, h, "h")
+        return self._step(xw, h)
+
+    @_batched
+    def _step(self, xw, h):
+        return rnn_step(xw, h, self.weight_hh, self.bias_hh, self.nonlinearity)[0]
+
+
+class LSTMCell(_CellBase):
+    """Long short-term memory cell (equations in :func:`lstm_step`).
+
+    ``forward(x (N, I) or (I,), (h, c) or None) -> (h', c')``, each ``(N, H)``.
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        xw = self._project(x)
+        if state is None:
+            state = (self._zeros(x), self._zeros(x))
+        h, c = state
+        self._check_state(x, h, "h")
+        self._check_state(x, c, "c")
+        return self._step(xw, (h, c))
+
+    @_batched
+    def _step(self, xw, state):
+        return lstm_step(xw, state, self.weight_hh, self.bias_hh)[0]
+
+
+class GRUCell(_CellBase):
+    """Gated recurrent unit cell (equations in :func:`gru_step`).
+
+    ``forward(x (N, I) or (I,), h (N, H) or None) -> h' (N, H)``.
+    """
+
+    gates = 3
+
+    def forward(self, x: Tensor, h: Tensor | None = None) -> Tensor:
+        xw = self._project(x)
+        h = self._zeros(x) if h is None else h
+        self._check_state(x, h, "h")
+        return self._step(xw, h)
+
+    @_batched
+    def _step(self, xw, h):
+        return gru_step(xw, h, self.weight_hh, self.bias_hh)[0]

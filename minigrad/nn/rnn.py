@@ -1,0 +1,296 @@
+"""Multi-step recurrent layers: RNN, LSTM and GRU, stacked and bidirectional.
+
+Shape legend: N batch, T time steps, I input features, H hidden units,
+D directions (2 if bidirectional else 1), L layers.
+
+A layer is a Python loop over time steps that applies one cell step (from
+:mod:`minigrad.nn.cells`) with the same weights at every step. The loop
+records an ordinary graph, the network unrolled in time, so
+backpropagation through time is ``loss.backward()`` on it.
+
+``lengths`` makes a padded batch exact: at a padded step the state is carried
+unchanged and the output is zero, so the forward direction's final state is
+the state at each row's last real token and the reverse direction, which
+walks from T-1 down to 0, starts from the initial state at each row's last
+real token. Padded inputs are zeroed before use, so garbage there cannot
+reach any output or gradient.
+
+The one deliberate difference from PyTorch: ``batch_first=True`` by default,
+(N, T, I) like Keras and the lecture notes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from minigrad.backend import get_backend
+from minigrad.nn import functional as F
+from minigrad.nn.cells import NONLINEARITIES, gru_step, init_recurrent_, lstm_step, rnn_step
+from minigrad.nn.inspector import active_inspector
+from minigrad.nn.module import Module, Parameter
+from minigrad.tensor import DEFAULT_FLOAT, Tensor, concat, stack, where
+
+
+def check_lengths(lengths: Any, batch: int, steps: int, who: str) -> list[int]:
+    """``lengths`` as a list of ints, each in [1, steps], one per batch row; a clear error otherwise."""
+    if isinstance(lengths, Tensor):
+        lengths = lengths.tolist()
+    elif hasattr(lengths, "tolist"):
+        lengths = lengths.tolist()
+    try:
+        values = list(lengths)
+    except TypeError:
+        raise TypeError(f"{who}: lengths must be a sequence of ints, got {type(lengths).__name__}") from None
+    if len(values) != batch:
+        raise ValueError(f"{who}: got {len(values)} lengths for a batch of {batch} sequences")
+    for i, n in enumerate(values):
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"{who}: lengths[{i}] = {n!r} is not an int")
+        if not 1 <= n <= steps:
+            raise ValueError(f"{who}: lengths[{i}] = {n} is outside [1, {steps}] (T = {steps} time steps)")
+    return values
+
+
+def step_mask(lengths: list[int] | None, steps: int, backend: Any) -> Any:
+    """Boolean ``(N, T, 1)`` array, True at real steps; None when no row is padded."""
+    if lengths is None or min(lengths) == steps:
+        return None
+    xp = backend.xp
+    n = xp.asarray(lengths).reshape(-1, 1)
+    return (xp.arange(steps).reshape(1, -1) < n)[:, :, None]
+
+
+class RNNBase(Module):
+    """Parameters, checks and the time loop shared by :class:`RNN`, :class:`LSTM` and :class:`GRU`."""
+
+    gates = 1
+    is_lstm = False
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: Any = None, backend: Any = None):
+        super().__init__()
+        name = type(self).__name__
+        if input_size < 1 or hidden_size < 1 or num_layers < 1:
+            raise ValueError(f"{name}: input_size, hidden_size and num_layers must be >= 1")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        be = get_backend(backend)
+        dt = be.dtype(dtype or DEFAULT_FLOAT)
+        G = self.gates * hidden_size
+        for layer in range(num_layers):
+            in_size = input_size if layer == 0 else hidden_size * self.num_directions
+            for suffix in self._suffixes(layer):
+                setattr(self, f"weight_ih{suffix}", Parameter(be.xp.zeros((G, in_size), dtype=dt), backend=be))
+                setattr(self, f"weight_hh{suffix}", Parameter(be.xp.zeros((G, hidden_size), dtype=dt), backend=be))
+                if bias:
+                    setattr(self, f"bias_ih{suffix}", Parameter(be.xp.zeros((G,), dtype=dt), backend=be))
+                    setattr(self, f"bias_hh{suffix}", Parameter(be.xp.zeros((G,), dtype=dt), backend=be))
+        self.reset_parameters()
+
+    def _suffixes(self, layer: int) -> list[str]:
+        return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), as in PyTorch."""
+        init_recurrent_(list(self.parameters()), self.hidden_size)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if not self.batch_first:
+            s += ", batch_first=False"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+    def weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer and direction."""
+        suffix = self._suffixes(layer)[direction]
+        get = lambda name: getattr(self, f"{name}{suffix}", None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    # -- the recurrence of one cell type (overridden) --------------------------
+    def step(self, xw: Tensor, state: Any, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Any, dict]:
+        raise NotImplementedError
+
+    # -- checks -------------------------------------------------------------
+    def _check_state(self, h: Tensor, batch: int, what: str) -> None:
+        expected = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if not isinstance(h, Tensor) or h.shape != expected:
+            got = h.shape if isinstance(h, Tensor) else type(h).__name__
+            raise ValueError(f"{type(self).__name__}: initial {what} should have shape {expected}, got {got}")
+
+    # -- forward ------------------------------------------------------------
+    def forward(self, x: Tensor, hx: Any = None, lengths: Sequence[int] | None = None):
+        """Run the layer over a whole sequence.
+
+        Args:
+            x: ``(N, T, I)`` (``(T, N, I)`` if not ``batch_first``), or unbatched ``(T, I)``.
+            hx: initial state ``(D*L, N, H)`` (``(D*L, H)`` unbatched); for LSTM a pair ``(h_0, c_0)``.
+                Zeros when None.
+            lengths: real length of each sequence (N ints in [1, T]) for padded batches.
+
+        Returns:
+            ``(output, h_n)``; for LSTM ``(output, (h_n, c_n))``. ``output`` is
+            ``(N, T, D*H)`` (zero at padded steps) and ``h_n`` is ``(D*L, N, H)``,
+            the state at each sequence's last real step.
+        """
+        name = type(self).__name__
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+        batched = x.ndim == 3
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            layout = "(N, T, I)" if self.batch_first else "(T, N, I)"
+            raise ValueError(
+                f"{name}: expected input {layout} or unbatched (T, I) with I = {self.input_size}, got {x.shape}"
+            )
+        if not batched:
+            x = x.unsqueeze(0)
+            hx = None if hx is None else _map_state(hx, lambda h: h.unsqueeze(1))
+        elif not self.batch_first:
+            x = x.transpose(1, 0, 2)
+        N, T, _ = x.shape
+        lengths = None if lengths is None else check_lengths(lengths, N, T, name)
+        if hx is not None:
+            if self.is_lstm:
+                if not (isinstance(hx, tuple) and len(hx) == 2):
+                    raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
+                self._check_state(hx[0], N, "h_0")
+                self._check_state(hx[1], N, "c_0")
+            else:
+                self._check_state(hx, N, "h_0")
+        mask = step_mask(lengths, T, x.backend)
+        if mask is not None:
+            x = where(mask, x, 0.0)
+        output, finals = self._layers(x, hx, mask)
+        h_n = _map_state_list(finals)
+        if not batched:
+            output = output.squeeze(0)
+            h_n = _map_state(h_n, lambda h: h.squeeze(1))
+        elif not self.batch_first:
+            output = output.transpose(1, 0, 2)
+        return output, h_n
+
+    def _initial(self, x: Tensor, hx: Any, index: int) -> Any:
+        if hx is None:
+            zeros = Tensor._wrap(x.backend.xp.zeros((x.shape[0], self.hidden_size), dtype=x.dtype), x.backend)
+            return (zeros, zeros) if self.is_lstm else zeros
+        return _map_state(hx, lambda h: h[index])
+
+    def _layers(self, x: Tensor, hx: Any, mask: Any) -> tuple[Tensor, list]:
+        finals = []
+        inspector = active_inspector()
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                state = self._initial(x, hx, layer * self.num_directions + direction)
+                out, state = self._scan(x, state, layer, direction, mask, inspector)
+                outputs.append(out)
+                finals.append(state)
+            x = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, finals
+
+    def _scan(self, x: Tensor, state: Any, layer: int, direction: int, mask: Any, inspector: Any):
+        """One layer, one direction: ``x (N, T, in)`` -> ``(outputs (N, T, H), final state)``."""
+        w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
+        xw = x @ w_ih.T  # the input projection of every time step in one matmul: (N, T, G)
+        if b_ih is not None:
+            xw = xw + b_ih
+        T = x.shape[1]
+        outputs: list = [None] * T
+        if inspector is not None:
+            inspector.begin(self, layer, direction)
+        for t in range(T - 1, -1, -1) if direction else range(T):
+            new, gates = self.step(xw[:, t], state, w_hh, b_hh)
+            if mask is None:
+                state = new
+                h = new[0] if self.is_lstm else new
+                outputs[t] = h
+            else:
+                real = mask[:, t]  # (N, 1): padded rows keep their state and output zeros
+                state = _zip_state(new, state, lambda a, b: where(real, a, b))
+                h = state[0] if self.is_lstm else state
+                outputs[t] = where(real, h, 0.0)
+            if inspector is not None:
+                inspector.record(self, layer, direction, t, h, gates)
+        return stack(outputs, axis=1), state
+
+
+def _map_state(state: Any, fn: Any) -> Any:
+    return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
+
+
+def _zip_state(a: Any, b: Any, fn: Any) -> Any:
+    return tuple(fn(x, y) for x, y in zip(a, b)) if isinstance(a, tuple) else fn(a, b)
+
+
+def _map_state_list(finals: list) -> Any:
+    """Per layer-and-direction states -> ``(D*L, N, H)`` (a pair of them for LSTM)."""
+    if isinstance(finals[0], tuple):
+        return tuple(stack([s[k] for s in finals], axis=0) for k in range(len(finals[0])))
+    return stack(finals, axis=0)
+
+
+class RNN(RNNBase):
+    """Elman RNN over sequences: h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).
+
+    Args:
+        input_size: I.  hidden_size: H.  num_layers: stacked layers L.
+        nonlinearity: ``'tanh'``, ``'relu'`` or ``'sigmoid'`` (the last is not in PyTorch;
+            it is here for the vanishing-gradient lessons).
+        bias: use ``bias_ih``/``bias_hh``.  batch_first: ``(N, T, I)`` input (default True).
+        dropout: dropout on the outputs of every layer but the last, in training mode.
+        bidirectional: add a reverse direction (D = 2).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: Any = None, backend: Any = None):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"RNN: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, backend)
+        self.nonlinearity = nonlinearity
+
+    def extra_repr(self) -> str:
+        extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + extra
+
+    def step(self, xw, h, w_hh, b_hh):
+        return rnn_step(xw, h, w_hh, b_hh, self.nonlinearity)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory over sequences (gate equations in :func:`~minigrad.nn.cells.lstm_step`).
+
+    Same arguments as :class:`RNN` without ``nonlinearity``. ``forward`` returns
+    ``(output, (h_n, c_n))``.
+    """
+
+    gates = 4
+    is_lstm = True
+
+    def step(self, xw, state, w_hh, b_hh):
+        return lstm_step(xw, state, w_hh, b_hh)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit over sequences (gate equations in :func:`~minigrad.nn.cells.gru_step`).
+
+    Same arguments as :class:`RNN` without ``nonlinearity``.
+    """
+
+    gates = 3
+
+    def step(self, xw, h, w_hh, b_hh):
+        return gru_step(xw, h, w_hh, b_hh)

@@ -9,6 +9,7 @@ import numpy as np
 from backends.base import Backend
 
 INSTALL_HINT = "install it with `pip install 'minigrad[cuda]'` on a machine with an NVIDIA GPU and CUDA 12"
+GPU_HINT = "check the NVIDIA driver and GPU with `nvidia-smi`, or use the 'numpy' backend"
 
 
 class CupyBackend(Backend):
@@ -41,9 +42,9 @@ def unavailable_reason() -> str | None:
     try:
         ok = cupy.is_available()
     except Exception as e:
-        return f"cupy imported but CUDA is not usable ({type(e).__name__}: {e})"
+        return f"cupy imported but CUDA is not usable ({type(e).__name__}: {e}); {GPU_HINT}"
     if not ok:
-        return "cupy imported but found no usable CUDA GPU (cupy.is_available() is False)"
+        return f"cupy imported but found no usable CUDA GPU (cupy.is_available() is False); {GPU_HINT}"
     return None
 
 

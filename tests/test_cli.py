@@ -1,0 +1,106 @@
+"""The ``minigrad`` command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import backends
+import minigrad
+from minigrad.backend import ENV_VAR
+from minigrad.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def no_env_backend(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+
+
+def _backend_line(output: str, name: str) -> str:
+    lines = [ln.strip() for ln in output.splitlines() if re.match(rf"\s+{re.escape(name)}:", ln)]
+    assert len(lines) == 1, output
+    return lines[0]
+
+
+def test_info(no_env_backend):
+    result = CliRunner().invoke(main, ["info"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.splitlines()[0] == f"minigrad {minigrad.__version__}"
+    assert _backend_line(out, "numpy") == "numpy: available"
+    cupy = _backend_line(out, "cupy")
+    reason = backends.unavailable_reason("cupy")
+    if reason is None:
+        assert cupy == "cupy: available"
+    else:
+        assert cupy.startswith("cupy: unavailable: ") and len(cupy) > len("cupy: unavailable: ") + 10
+        assert reason in cupy
+    assert "default backend: numpy" in out.splitlines()
+
+
+def test_bare_command_shows_info(no_env_backend):
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code == 0, result.output
+    assert f"minigrad {minigrad.__version__}" in result.output
+    assert "default backend: numpy" in result.output
+
+
+def test_version_option():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert minigrad.__version__ in result.output
+
+
+def test_info_respects_env_backend():
+    result = CliRunner().invoke(main, ["info"], env={ENV_VAR: "numpy"})
+    assert result.exit_code == 0
+    assert "default backend: numpy" in result.output
+
+
+def test_info_with_invalid_env_backend():
+    result = CliRunner().invoke(main, ["info"], env={ENV_VAR: "nope"})
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    out = result.output
+    assert "Traceback" not in out
+    line = next(ln for ln in out.splitlines() if ln.startswith("default backend:"))
+    assert "invalid" in line and "nope" in line and "numpy" in line  # what is wrong and what is known
+    assert _backend_line(out, "numpy") == "numpy: available"  # the rest of the report still shows
+
+
+def _run_module(*args: str, backend: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
+    if backend is not None:
+        env[ENV_VAR] = backend
+    return subprocess.run(
+        [sys.executable, "-m", "minigrad", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_python_dash_m():
+    proc = _run_module("info")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"minigrad {minigrad.__version__}"
+    assert "numpy: available" in proc.stdout
+    assert "default backend: numpy" in proc.stdout
+
+
+def test_python_dash_m_invalid_backend():
+    proc = _run_module("info", backend="nope")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert re.search(r"^default backend: .*invalid.*nope", proc.stdout, re.MULTILINE), proc.stdout

@@ -437,8 +437,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: operands must have at least 1 dimension")
-    if a.ndim == 1:
-        return matmul(a.reshape(1, -1), b).squeeze(-2)
+    if a.ndim == 1:  # vector @ vector is a 0-d scalar: squeeze the last remaining axis
+        out = matmul(a.reshape(1, -1), b)
+        return out.squeeze(-2) if b.ndim > 1 else out.squeeze(-1)
     if b.ndim == 1:
         return matmul(a, b.reshape(-1, 1)).squeeze(-1)
     if a.shape[-1] != b.shape[-2]:

@@ -43,8 +43,13 @@ def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) = x - logsumexp(x), finite for any finite logits."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """log(softmax(x)) = (x - m) - log(sum(exp(x - m))) with m = max(x) held constant.
+
+    Finite for any finite logits, and subtracting m first keeps full precision
+    (x - logsumexp(x) would cancel two numbers of size |m| in float32).
+    """
+    shifted = x - x.detach().max(axis=axis, keepdims=True)
+    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -124,12 +129,14 @@ def binary_cross_entropy_with_logits(
     """Binary cross-entropy on raw scores ``x`` with targets ``y`` in [0, 1], same shapes.
 
     loss = (1 - y) x + (1 + (p - 1) y) log(1 + e^-x), with ``p = pos_weight``
-    (1 by default); log(1 + e^-x) is computed as log(1 + e^-|x|) + max(-x, 0),
-    finite for any x.
+    (1 by default); log(1 + e^-x) is computed as m + log(e^-m + e^(-x-m)) with
+    m = max(-x, 0) held constant, finite for any x and with the exact gradient
+    -sigmoid(-x) everywhere (also at x = 0, where abs and relu have no derivative).
     """
     target = logits._lift(target)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
-    softplus_neg = (1 + (-logits.abs()).exp()).log() + (-logits).relu()
+    m = (-logits.detach()).relu()
+    softplus_neg = ((-m).exp() + (-logits - m).exp()).log() + m
     weight = 1 if pos_weight is None else 1 + (logits._lift(pos_weight) - 1) * target
     loss = (1 - target) * logits + weight * softplus_neg
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")

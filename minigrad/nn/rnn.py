@@ -64,6 +64,7 @@ class RNNBase(Module):
     """Parameters, checks and the time loop shared by :class:`RNN`, :class:`LSTM` and :class:`GRU`."""
 
     gates = 1
+    gate_names: tuple[str, ...] = ("h",)
     is_lstm = False
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -117,6 +118,27 @@ class RNNBase(Module):
         suffix = self._suffixes(layer)[direction]
         get = lambda name: getattr(self, f"{name}{suffix}", None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def summary_breakdown(self) -> list[str]:
+        """Per layer, direction and gate: H*I + H*H + 2H parameters per gate (used by ``nn.summary``)."""
+        H, G = self.hidden_size, self.gates
+        bias = 2 if self.bias else 0
+        lines = [f"{G} gate(s) ({', '.join(self.gate_names)}) per direction: {G}(H*I + H*H + {bias}H)"]
+        for layer in range(self.num_layers):
+            I = self.input_size if layer == 0 else H * self.num_directions
+            per_gate = H * I + H * H + bias * H
+            for direction in range(self.num_directions):
+                side = "reverse" if direction else "forward"
+                lines.append(
+                    f"layer {layer} {side}: {G} x ({H}*{I} + {H}*{H} + {bias}*{H}) = {G} x {per_gate} = {G * per_gate}"
+                )
+        if self.bias:
+            one_bias = G * (H * self.input_size + H * H + H)
+            lines.append(
+                f"two bias vectors per gate (b_ih and b_hh, PyTorch's layout); with one (Keras, the notes) "
+                f"layer 0 forward would have {one_bias}"
+            )
+        return lines
 
     # -- the recurrence of one cell type (overridden) --------------------------
     def step(self, xw: Tensor, state: Any, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Any, dict]:
@@ -278,6 +300,7 @@ class LSTM(RNNBase):
     """
 
     gates = 4
+    gate_names = ("i", "f", "g", "o")
     is_lstm = True
 
     def step(self, xw, state, w_hh, b_hh):
@@ -291,6 +314,7 @@ class GRU(RNNBase):
     """
 
     gates = 3
+    gate_names = ("r", "z", "n")
 
     def step(self, xw, h, w_hh, b_hh):
         return gru_step(xw, h, w_hh, b_hh)

@@ -25,8 +25,11 @@ from minigrad.creation import (
     zeros_like,
 )
 from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.io import load, save
 from minigrad.tensor import Tensor, concat, matmul, stack, where
 from minigrad import nn
+from minigrad import optim
+from minigrad import data
 
 __version__ = "0.1.0"
 
@@ -35,6 +38,7 @@ __all__ = [
     "Tensor",
     "arange",
     "concat",
+    "data",
     "default_backend_name",
     "enable_grad",
     "full",
@@ -42,16 +46,19 @@ __all__ = [
     "get_backend",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
     "matmul",
     "nn",
     "no_grad",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "rand_like",
     "randn",
     "randn_like",
+    "save",
     "set_backend",
     "stack",
     "tensor",

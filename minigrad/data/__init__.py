@@ -1,0 +1,34 @@
+"""Host-side data preparation for sequence models: text to padded id batches.
+
+    >>> from minigrad.data import DataLoader, Vocab, read_labeled_text
+    >>> texts, labels = read_labeled_text("train.tsv")                   # doctest: +SKIP
+    >>> vocab = Vocab.build(texts, min_freq=2)                           # doctest: +SKIP
+    >>> loader = DataLoader([(vocab.encode(t), y) for t, y in zip(texts, labels)],
+    ...                     batch_size=64, seed=0)                        # doctest: +SKIP
+    >>> for ids, lengths, y in loader:  # ids (N, T) int64, lengths (N,), y (N,)  # doctest: +SKIP
+    ...     ...
+
+Modules: ``text`` (``tokenize``), ``vocab`` (``Vocab``), ``sequences``
+(``one_hot``, ``pad_sequences``), ``readers`` (``read_labeled_text``),
+``loader`` (``DataLoader``). Everything here works on NumPy arrays and Python
+lists; wrap a batch in ``minigrad.tensor`` (or an ``Embedding``) to train.
+"""
+
+from minigrad.data.loader import DataLoader
+from minigrad.data.readers import read_labeled_text
+from minigrad.data.sequences import one_hot, pad_sequences
+from minigrad.data.text import tokenize
+from minigrad.data.vocab import PAD, PAD_ID, UNK, UNK_ID, Vocab
+
+__all__ = [
+    "PAD",
+    "PAD_ID",
+    "UNK",
+    "UNK_ID",
+    "DataLoader",
+    "Vocab",
+    "one_hot",
+    "pad_sequences",
+    "read_labeled_text",
+    "tokenize",
+]

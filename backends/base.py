@@ -34,6 +34,12 @@ class Backend:
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
 
+    def __deepcopy__(self, memo: dict) -> "Backend":
+        return self  # one object per backend: copies of tensors share it
+
+    def __copy__(self) -> "Backend":
+        return self
+
     # -- dtypes -------------------------------------------------------------
     def dtype(self, spec: Any) -> np.dtype:
         """Normalise a dtype given as a string, a NumPy dtype or a type."""

@@ -65,7 +65,8 @@ class Trace:
                     f"BPTTInspector: no gradient for {self.name} at t={t}; call loss.backward() inside "
                     "the inspector block, on a loss that depends on this layer"
                 )
-            norms.append(float((g.data * g.data).sum()) ** 0.5)
+            g64 = g.data.astype("float64")  # squares of large float32 gradients overflow float32
+            norms.append(float((g64 * g64).sum()) ** 0.5)
         return norms
 
 

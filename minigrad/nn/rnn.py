@@ -145,14 +145,16 @@ class RNNBase(Module):
         raise NotImplementedError
 
     # -- checks -------------------------------------------------------------
-    def _check_state(self, h: Tensor, batch: int, what: str) -> None:
-        expected = (self.num_layers * self.num_directions, batch, self.hidden_size)
+    def _check_state(self, h: Tensor, batch: int | None, what: str) -> None:
+        """``h`` must be ``(D*L, N, H)``, or ``(D*L, H)`` for unbatched input (``batch`` None)."""
+        DL = self.num_layers * self.num_directions
+        expected = (DL, self.hidden_size) if batch is None else (DL, batch, self.hidden_size)
         if not isinstance(h, Tensor) or h.shape != expected:
             got = h.shape if isinstance(h, Tensor) else type(h).__name__
             raise ValueError(f"{type(self).__name__}: initial {what} should have shape {expected}, got {got}")
 
     # -- forward ------------------------------------------------------------
-    def forward(self, x: Tensor, hx: Any = None, lengths: Sequence[int] | None = None):
+    def forward(self, x: Tensor, hx: Any = None, lengths: Sequence[int] | None = None) -> tuple[Tensor, Any]:
         """Run the layer over a whole sequence.
 
         Args:
@@ -177,7 +179,6 @@ class RNNBase(Module):
             )
         if not batched:
             x = x.unsqueeze(0)
-            hx = None if hx is None else _map_state(hx, lambda h: h.unsqueeze(1))
         elif not self.batch_first:
             x = x.transpose(1, 0, 2)
         N, T, _ = x.shape
@@ -186,10 +187,12 @@ class RNNBase(Module):
             if self.is_lstm:
                 if not (isinstance(hx, tuple) and len(hx) == 2):
                     raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
-                self._check_state(hx[0], N, "h_0")
-                self._check_state(hx[1], N, "c_0")
+                self._check_state(hx[0], N if batched else None, "h_0")
+                self._check_state(hx[1], N if batched else None, "c_0")
             else:
-                self._check_state(hx, N, "h_0")
+                self._check_state(hx, N if batched else None, "h_0")
+            if not batched:
+                hx = _map_state(hx, lambda h: h.unsqueeze(1))
         mask = step_mask(lengths, T, x.backend)
         if mask is not None:
             x = where(mask, x, 0.0)

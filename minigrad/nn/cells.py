@@ -7,10 +7,12 @@ Each cell has PyTorch's parameters (``weight_ih (G, I)``, ``weight_hh (G, H)``,
 U(-1/sqrt(H), 1/sqrt(H)), so a PyTorch ``state_dict`` loads unchanged.
 
 The recurrence of each cell is a module-level ``*_step`` function that takes
-the input already projected, ``xw = x W_ih^T + b_ih``; the cells and the
-multi-step layers in :mod:`minigrad.nn.rnn` share it, so each set of equations
-is written exactly once. A step returns the new state and a dict of its gate
-activations (read by the BPTT inspector).
+the input already projected, ``xw = x W_ih^T + b_ih``, and the recurrent
+weight already transposed, ``W_hh_T = W_hh^T (H, G)`` (a sequence layer
+computes both once, not at every step); the cells and the multi-step layers in
+:mod:`minigrad.nn.rnn` share it, so each set of equations is written exactly
+once. A step returns the new state and a dict of its gate activations (read by
+the BPTT inspector).
 """
 
 from __future__ import annotations
@@ -25,21 +27,23 @@ from minigrad.tensor import DEFAULT_FLOAT, Tensor
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 
 
-def rnn_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, nonlinearity: str = "tanh"):
+def rnn_step(xw: Tensor, h: Tensor, W_hh_T: Tensor, b_hh: Tensor | None, nonlinearity: str = "tanh"):
     """h' = f(x W_ih^T + b_ih + h W_hh^T + b_hh), with f = tanh, relu or sigmoid.
 
     Args:
         xw: ``(N, H)`` input projection x W_ih^T + b_ih.
         h: ``(N, H)`` previous hidden state.
+        W_hh_T: ``(H, H)`` recurrent weight, transposed.
+        b_hh: ``(H,)`` recurrent bias, or None (absent, or already in ``xw``).
     """
-    a = xw + h @ w_hh.T
+    a = xw + h @ W_hh_T
     if b_hh is not None:
         a = a + b_hh
     h = getattr(a, nonlinearity)()
     return h, {"h": h}
 
 
-def lstm_step(xw: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor, b_hh: Tensor | None):
+def lstm_step(xw: Tensor, state: tuple[Tensor, Tensor], W_hh_T: Tensor, b_hh: Tensor | None):
     """One LSTM step (gate order i, f, g, o, as in PyTorch)::
 
         i  = sigmoid(W_ii x + b_ii + W_hi h + b_hi)
@@ -52,10 +56,12 @@ def lstm_step(xw: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor, b_hh: Tens
     Args:
         xw: ``(N, 4H)`` input projection x W_ih^T + b_ih.
         state: ``(h, c)``, each ``(N, H)``.
+        W_hh_T: ``(H, 4H)`` recurrent weight, transposed.
+        b_hh: ``(4H,)`` recurrent bias, or None (absent, or already in ``xw``).
     """
     h, c = state
     H = h.shape[-1]
-    gates = xw + h @ w_hh.T
+    gates = xw + h @ W_hh_T
     if b_hh is not None:
         gates = gates + b_hh
     i = gates[:, 0:H].sigmoid()
@@ -67,7 +73,7 @@ def lstm_step(xw: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor, b_hh: Tens
     return (h, c), {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
 
 
-def gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None):
+def gru_step(xw: Tensor, h: Tensor, W_hh_T: Tensor, b_hh: Tensor | None):
     """One GRU step (gate order r, z, n, as in PyTorch)::
 
         r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
@@ -78,9 +84,11 @@ def gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None):
     Args:
         xw: ``(N, 3H)`` input projection x W_ih^T + b_ih.
         h: ``(N, H)`` previous hidden state.
+        W_hh_T: ``(H, 3H)`` recurrent weight, transposed.
+        b_hh: ``(3H,)`` recurrent bias (inside the reset gate's product for n), or None.
     """
     H = h.shape[-1]
-    hw = h @ w_hh.T
+    hw = h @ W_hh_T
     if b_hh is not None:
         hw = hw + b_hh
     r = (xw[:, 0:H] + hw[:, 0:H]).sigmoid()
@@ -183,7 +191,7 @@ class RNNCell(_CellBase):
 
     @_batched
     def _step(self, xw, h):
-        return rnn_step(xw, h, self.weight_hh, self.bias_hh, self.nonlinearity)[0]
+        return rnn_step(xw, h, self.weight_hh.T, self.bias_hh, self.nonlinearity)[0]
 
 
 class LSTMCell(_CellBase):
@@ -206,7 +214,7 @@ class LSTMCell(_CellBase):
 
     @_batched
     def _step(self, xw, state):
-        return lstm_step(xw, state, self.weight_hh, self.bias_hh)[0]
+        return lstm_step(xw, state, self.weight_hh.T, self.bias_hh)[0]
 
 
 class GRUCell(_CellBase):
@@ -225,4 +233,4 @@ class GRUCell(_CellBase):
 
     @_batched
     def _step(self, xw, h):
-        return gru_step(xw, h, self.weight_hh, self.bias_hh)[0]
+        return gru_step(xw, h, self.weight_hh.T, self.bias_hh)[0]

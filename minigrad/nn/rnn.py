@@ -66,6 +66,7 @@ class RNNBase(Module):
     gates = 1
     gate_names: tuple[str, ...] = ("h",)
     is_lstm = False
+    fold_hidden_bias = True  # b_hh can join b_ih in the input projection (not for GRU)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
@@ -141,7 +142,8 @@ class RNNBase(Module):
         return lines
 
     # -- the recurrence of one cell type (overridden) --------------------------
-    def step(self, xw: Tensor, state: Any, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Any, dict]:
+    def step(self, xw: Tensor, state: Any, W_hh_T: Tensor, b_hh: Tensor | None) -> tuple[Any, dict]:
+        """One time step: ``(new state, gate activations)`` (see :mod:`minigrad.nn.cells`)."""
         raise NotImplementedError
 
     # -- checks -------------------------------------------------------------
@@ -232,12 +234,15 @@ class RNNBase(Module):
         xw = x @ w_ih.T  # the input projection of every time step in one matmul: (N, T, G)
         if b_ih is not None:
             xw = xw + b_ih
+        if b_hh is not None and self.fold_hidden_bias:
+            xw, b_hh = xw + b_hh, None  # added once for all steps (not possible for GRU's n gate)
+        W_hh_T = w_hh.T  # transposed once per sequence, not at every step
         T = x.shape[1]
         outputs: list = [None] * T
         if inspector is not None:
             inspector.begin(self, layer, direction)
         for t in range(T - 1, -1, -1) if direction else range(T):
-            new, gates = self.step(xw[:, t], state, w_hh, b_hh)
+            new, gates = self.step(xw[:, t], state, W_hh_T, b_hh)
             if mask is None:
                 state = new
                 h = new[0] if self.is_lstm else new
@@ -291,8 +296,8 @@ class RNN(RNNBase):
         extra = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
         return super().extra_repr() + extra
 
-    def step(self, xw, h, w_hh, b_hh):
-        return rnn_step(xw, h, w_hh, b_hh, self.nonlinearity)
+    def step(self, xw, h, W_hh_T, b_hh):
+        return rnn_step(xw, h, W_hh_T, b_hh, self.nonlinearity)
 
 
 class LSTM(RNNBase):
@@ -306,8 +311,8 @@ class LSTM(RNNBase):
     gate_names = ("i", "f", "g", "o")
     is_lstm = True
 
-    def step(self, xw, state, w_hh, b_hh):
-        return lstm_step(xw, state, w_hh, b_hh)
+    def step(self, xw, state, W_hh_T, b_hh):
+        return lstm_step(xw, state, W_hh_T, b_hh)
 
 
 class GRU(RNNBase):
@@ -318,6 +323,7 @@ class GRU(RNNBase):
 
     gates = 3
     gate_names = ("r", "z", "n")
+    fold_hidden_bias = False  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): b_hn sits inside r * (...)
 
-    def step(self, xw, h, w_hh, b_hh):
-        return gru_step(xw, h, w_hh, b_hh)
+    def step(self, xw, h, W_hh_T, b_hh):
+        return gru_step(xw, h, W_hh_T, b_hh)

@@ -11,8 +11,8 @@ group: the entry point names a zero-argument callable returning a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import metadata
-from typing import Callable
 
 from backends import cupy_backend, numpy_backend
 from backends.base import Backend

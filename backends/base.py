@@ -9,7 +9,8 @@ else through this object, so no op is ever written twice per device.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

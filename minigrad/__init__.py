@@ -7,6 +7,7 @@
     [2.0, 4.0, 6.0]
 """
 
+from minigrad import data, nn, optim
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad
 from minigrad.backend import default_backend_name, get_backend, set_backend, use_backend
 from minigrad.creation import (
@@ -27,9 +28,6 @@ from minigrad.creation import (
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.io import load, save
 from minigrad.tensor import Tensor, concat, matmul, stack, where
-from minigrad import nn
-from minigrad import optim
-from minigrad import data
 
 __version__ = "0.1.0"
 

@@ -9,9 +9,9 @@ creating tensors. It is a ContextVar changed through :func:`set_backend` or the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
 
 import backends
 from backends import Backend

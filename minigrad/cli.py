@@ -25,7 +25,8 @@ def example_names() -> list[str]:
     """Names of the runnable examples (``examples/NAME.py``)."""
     if not EXAMPLES_DIR.is_dir():
         return []
-    return sorted(p.stem for p in EXAMPLES_DIR.glob("*.py") if not p.stem.startswith("_") and p.stem not in NOT_EXAMPLES)
+    stems = (p.stem for p in EXAMPLES_DIR.glob("*.py"))
+    return sorted(s for s in stems if not s.startswith("_") and s not in NOT_EXAMPLES)
 
 
 def load_example(name: str) -> ModuleType:

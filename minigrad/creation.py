@@ -38,7 +38,8 @@ def full(shape: Any, fill_value: float, dtype: Any = None, backend: Any = None, 
     """A tensor of ``shape`` filled with ``fill_value`` (float32 for floats, int64 for ints)."""
     be = get_backend(backend)
     shape = _shape(shape if isinstance(shape, (tuple, list)) else (shape,))
-    dt = be.dtype(dtype or ("int64" if isinstance(fill_value, int) and not isinstance(fill_value, bool) else DEFAULT_FLOAT))
+    is_int = isinstance(fill_value, int) and not isinstance(fill_value, bool)
+    dt = be.dtype(dtype or ("int64" if is_int else DEFAULT_FLOAT))
     return _make(be.xp.full(shape, fill_value, dtype=dt), be, requires_grad)
 
 

@@ -33,6 +33,7 @@ never mistaken for the checkpoint and can be deleted).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -196,10 +197,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     _fsync_folder(folder)
 

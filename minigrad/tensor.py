@@ -8,13 +8,14 @@ when grad mode is on and an input requires grad.
 from __future__ import annotations
 
 import operator
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import backends
 from backends import Backend
+from minigrad import ops
 from minigrad.autograd import _grad_enabled, run_backward
 from minigrad.backend import backend_of, get_backend
-from minigrad import ops
 
 DEFAULT_FLOAT = "float32"
 

@@ -121,7 +121,9 @@ def test_wrapped_builtin_layer_matches_torch_bidirectional_packed(backend, kind,
     hx = None
     if h_np is not None:
         hs = [mg.tensor(h, requires_grad=True) for h in h_np]
-        half = lambda d: tuple(h[d : d + 1] for h in hs) if kind == "LSTM" else hs[0][d : d + 1]
+        def half(d):
+            return tuple(h[d : d + 1] for h in hs) if kind == "LSTM" else hs[0][d : d + 1]
+
         hx = (half(0), half(1))
     out, (state_f, state_b) = bi(x, hx, lengths=lengths)
     ours = [mg.concat([f, b], axis=0) for f, b in zip(*(

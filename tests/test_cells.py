@@ -118,7 +118,7 @@ def test_cell_gradcheck(backend, mode, bias, with_state, batched):
             inputs["c"] = mg.tensor(rng.standard_normal(lead + (H,)))
     if mode == "rnn_relu":  # positive inputs, unit 0 alive and unit 1 dead: both sides of the kink
         sign = np.array([[1.0], [-1.0]])
-        for name, p in cell.named_parameters():
+        for p in cell.parameters():
             p.data = p.backend.asarray(sign.reshape((2,) + (1,) * (p.ndim - 1)) * (abs(p.numpy()) + 0.1))
         for k in ("x", "h"):
             if k in inputs:

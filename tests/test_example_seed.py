@@ -71,14 +71,13 @@ def test_unknown_example_is_a_clear_error():
 def test_ctrl_c_saves_the_last_completed_epoch(tmp_path):
     path = tmp_path / "ckpt.npz"
     model = mg.nn.Linear(2, 1)
-    with pytest.raises(SystemExit) as exit_info:
-        with Run("demo", epochs=5, save=str(path), quiet=True) as run:
-            run.track(model=model)
-            for epoch in run.epochs():
-                if epoch == 2:
-                    saved = {k: v.copy() for k, v in model.state_dict().items()}
-                    model.load_state_dict({k: v + 1 for k, v in saved.items()})  # a half-done epoch
-                    raise KeyboardInterrupt
+    with pytest.raises(SystemExit) as exit_info, Run("demo", epochs=5, save=str(path), quiet=True) as run:
+        run.track(model=model)
+        for epoch in run.epochs():
+            if epoch == 2:
+                saved = {k: v.copy() for k, v in model.state_dict().items()}
+                model.load_state_dict({k: v + 1 for k, v in saved.items()})  # a half-done epoch
+                raise KeyboardInterrupt
     assert exit_info.value.code == 130
     state = mg.load(str(path))
     assert state["epoch"] == 2 and state["example"] == "demo"
@@ -89,6 +88,5 @@ def test_ctrl_c_saves_the_last_completed_epoch(tmp_path):
 def test_resume_refuses_another_examples_checkpoint(tmp_path):
     path = tmp_path / "ckpt.npz"
     mg.save({"example": "other", "epoch": 1}, str(path))
-    with Run("demo", resume=str(path), quiet=True) as run:
-        with pytest.raises(Exception, match="other"):
-            run.track(model=mg.nn.Linear(2, 1))
+    with Run("demo", resume=str(path), quiet=True) as run, pytest.raises(Exception, match="other"):
+        run.track(model=mg.nn.Linear(2, 1))

@@ -292,7 +292,8 @@ def test_sigkill_mid_save_keeps_the_previous_checkpoint(tmp_path):
     try:
         ready, _, _ = select.select([child.stdout], [], [], 120)
         line = child.stdout.readline() if ready else ""
-        assert line.strip() == "MIDWAY", f"child did not reach mid-save: {line!r} {child.stderr.read() if child.poll() is not None else ''}"
+        stderr = child.stderr.read() if child.poll() is not None else ""
+        assert line.strip() == "MIDWAY", f"child did not reach mid-save: {line!r} {stderr}"
         temps = [name for name in os.listdir(tmp_path) if name != "ckpt.npz"]
         assert len(temps) == 1 and temps[0].startswith(".ckpt.npz.") and temps[0].endswith(".tmp")
         assert os.path.getsize(tmp_path / temps[0]) >= 16 << 20  # the new checkpoint is half written

@@ -94,7 +94,8 @@ def tokenize(text: str) -> list[str]:
         >>> tokenize("it 's a charming and often affecting journey . ")
         ['it', "'s", 'a', 'charming', 'and', 'often', 'affecting', 'journey', '.']
         >>> tokenize('I can\'t say "no"... Mr. Smith saw 1,000 films in the 2nd year.')
-        ['i', 'ca', "n't", 'say', '``', 'no', "''", '...', 'mr.', 'smith', 'saw', '1,000', 'films', 'in', 'the', '2nd', 'year', '.']
+        ['i', 'ca', "n't", 'say', '``', 'no', "''", '...', 'mr.', 'smith', 'saw', '1,000', 'films', 'in', 'the',
+         '2nd', 'year', '.']
     """
     if not isinstance(text, str):
         raise TypeError(f"tokenize: expected a str, got {type(text).__name__}")

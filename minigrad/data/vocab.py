@@ -231,7 +231,8 @@ class Vocab:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ValueError(f"Vocab.load: {path!r} line {e.lineno} column {e.colno}: not valid JSON: {e.msg}") from None
+            where = f"{path!r} line {e.lineno} column {e.colno}"
+            raise ValueError(f"Vocab.load: {where}: not valid JSON: {e.msg}") from None
         if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
             raise ValueError(f"Vocab.load: {path!r} is not a minigrad vocabulary: expected a JSON object with "
                              f'"format": "{FORMAT_NAME}"')

@@ -1,17 +1,15 @@
 """Neural-network building blocks. ``minigrad.nn.functional`` holds the functional forms."""
 
-from minigrad.nn import functional
-from minigrad.nn import init
-from minigrad.nn.module import Module, Parameter, Sequential
+from minigrad.nn import functional, init, utils
+from minigrad.nn.bidirectional import Bidirectional
+from minigrad.nn.cells import GRUCell, LSTMCell, RNNCell
+from minigrad.nn.clip import clip_grad_norm_, clip_grad_value_
+from minigrad.nn.inspector import BPTTInspector
 from minigrad.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
 from minigrad.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from minigrad.nn.cells import GRUCell, LSTMCell, RNNCell
+from minigrad.nn.module import Module, Parameter, Sequential
 from minigrad.nn.rnn import GRU, LSTM, RNN
-from minigrad.nn.bidirectional import Bidirectional
-from minigrad.nn.inspector import BPTTInspector
 from minigrad.nn.summary import summary
-from minigrad.nn.clip import clip_grad_norm_, clip_grad_value_
-from minigrad.nn import utils
 
 __all__ = [
     "BCEWithLogitsLoss",

@@ -11,7 +11,8 @@ un-reversed the same way, so step t of both directions refers to token t.
 from __future__ import annotations
 
 import copy
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from minigrad.nn.module import Module
 from minigrad.nn.rnn import check_lengths

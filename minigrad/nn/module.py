@@ -8,7 +8,8 @@ in definition order, so ``named_parameters()`` yields dotted names such as
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from minigrad.backend import get_backend
 from minigrad.tensor import Tensor

@@ -21,7 +21,8 @@ The one deliberate difference from PyTorch: ``batch_first=True`` by default,
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from minigrad.backend import get_backend
 from minigrad.nn import functional as F
@@ -33,9 +34,7 @@ from minigrad.tensor import DEFAULT_FLOAT, Tensor, concat, stack, where
 
 def check_lengths(lengths: Any, batch: int, steps: int, who: str) -> list[int]:
     """``lengths`` as a list of ints, each in [1, steps], one per batch row; a clear error otherwise."""
-    if isinstance(lengths, Tensor):
-        lengths = lengths.tolist()
-    elif hasattr(lengths, "tolist"):
+    if isinstance(lengths, Tensor) or hasattr(lengths, "tolist"):
         lengths = lengths.tolist()
     try:
         values = list(lengths)
@@ -249,7 +248,7 @@ class RNNBase(Module):
                 outputs[t] = h
             else:
                 real = mask[:, t]  # (N, 1): padded rows keep their state and output zeros
-                state = _zip_state(new, state, lambda a, b: where(real, a, b))
+                state = _where_state(real, new, state)
                 h = state[0] if self.is_lstm else state
                 outputs[t] = where(real, h, 0.0)
             if inspector is not None:
@@ -261,8 +260,11 @@ def _map_state(state: Any, fn: Any) -> Any:
     return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
 
 
-def _zip_state(a: Any, b: Any, fn: Any) -> Any:
-    return tuple(fn(x, y) for x, y in zip(a, b)) if isinstance(a, tuple) else fn(a, b)
+def _where_state(real: Any, new: Any, old: Any) -> Any:
+    """``new`` where ``real`` (rows at a real step), else ``old``; for a tensor or a tuple (LSTM's ``(h, c)``)."""
+    if isinstance(new, tuple):
+        return tuple(where(real, a, b) for a, b in zip(new, old))
+    return where(real, new, old)
 
 
 def _map_state_list(finals: list) -> Any:

@@ -14,7 +14,8 @@ one chunk into the next, but gradients stop at the chunk boundary, so each
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from minigrad.tensor import Tensor
 

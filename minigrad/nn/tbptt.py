@@ -5,7 +5,7 @@ one chunk into the next, but gradients stop at the chunk boundary, so each
 ``backward()`` walks at most ``k`` steps and memory stays bounded:
 
     state = None
-    for x, y in time_chunks(inputs, targets, k):   # x (N, k, I), y (N, k)
+    for x, y in time_chunks(inputs, targets, size=k):  # x (N, k, I), y (N, k)
         out, state = lstm(x, state)
         loss = F.cross_entropy(head(out), y)
         opt.zero_grad(); loss.backward(); opt.step()

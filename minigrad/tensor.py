@@ -24,9 +24,12 @@ _BASIC_INDEX_TYPES = (int, slice, type(None), type(Ellipsis))
 
 def _apply(fn_cls: type, *parents: "Tensor", **options: Any) -> "Tensor":
     """Run op ``fn_cls`` forward on the parents' arrays and record it for backward."""
-    backend = parents[0].backend if len(parents) == 1 else backend_of(fn_cls.__name__.lower(), parents)
-    needs = tuple(p.requires_grad for p in parents)
-    record = _grad_enabled.get() and any(needs)
+    backend = parents[0].backend
+    for p in parents:
+        if p.backend is not backend:
+            backend_of(fn_cls.__name__.lower(), parents)  # raises, naming both backends
+    needs = tuple([p.requires_grad for p in parents])
+    record = True in needs and _grad_enabled.get()
     fn = fn_cls(backend, parents if record else (), needs)
     try:
         y = fn.forward(*[p.data for p in parents], **options)

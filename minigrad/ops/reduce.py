@@ -20,8 +20,9 @@ class Sum(Function):
         return x.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, gy):
-        gy = gy.reshape(_keepdims_shape(self.shape, self.axis))
-        return (self.xp.broadcast_to(gy, self.shape),)
+        gx = self.xp.empty(self.shape, dtype=gy.dtype)  # contiguous, so a following matmul stays on BLAS
+        gx[...] = gy.reshape(_keepdims_shape(self.shape, self.axis))
+        return (gx,)
 
 
 class Max(Function):

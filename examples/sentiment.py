@@ -1,0 +1,508 @@
+"""Many-to-one sentiment analysis: an embedding and an LSTM read a review, one number comes out.
+
+The lecture notes' task at full size. Each review is a sequence of word ids;
+an ``Embedding`` turns each id into a vector, a recurrent layer (LSTM by
+default, or GRU or a simple RNN, optionally bidirectional) reads the vectors
+in order, and its final state goes through ``Dropout`` and a ``Linear`` layer to
+a logit. Reviews of different lengths share a batch: the ``DataLoader``
+buckets them by length and pads with id 0, and ``lengths=`` makes the padded
+batch exact (the final state is the state after each review's last word).
+
+A bag-of-words logistic regression (a ``Linear`` layer over word counts) is
+trained on the same split in the same run, to show what word order adds.
+
+The generated corpus (``--data generated``, the default) is written by this
+script from ``--seed``. Its reviews are built so that the *same words* appear
+in positive and negative reviews and only their order and their roles decide
+the label:
+
+- a clause is ``the ASPECT was [not] [INTENSIFIER] ADJECTIVE``; its polarity is
+  the adjective's, flipped by ``not`` ("the plot was not bad" is positive);
+  intensifiers (very, really, ...) change nothing;
+- ``C1 but C2`` and ``although C1 , C2``: the second clause decides;
+- ``C1 , even though C2``: the first clause decides;
+- ``i expected it to be ADJ1 and it was [not] ADJ2``: the outcome decides,
+  not the expectation;
+- ``C1 and C2``: both clauses agree;
+- a single clause decides alone.
+
+In the contrast reviews the two clauses always disagree, so their bag of words
+holds one positive and one negative clause whichever the label is; ``not`` is
+as frequent in positive as in negative reviews. A bag of words gets little
+beyond chance there, while a recurrent network that reads in order learns the
+rules.
+
+    python examples/sentiment.py                 or    minigrad run sentiment
+    minigrad run sentiment --train ../shared/data/sst2/train.tsv --valid ../shared/data/sst2/dev.tsv
+    minigrad run sentiment --save s.npz && minigrad run sentiment --resume s.npz --predict "not bad at all"
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import numpy as np
+
+import minigrad as mg
+import minigrad.nn.functional as F
+from minigrad.data import DataLoader, Vocab, read_labeled_text, tokenize
+from minigrad.runner import Run, example_options
+
+DESCRIPTION = "many-to-one sentiment: an LSTM reads reviews where word order decides; a bag of words cannot"
+
+# -- the generated corpus ----------------------------------------------------------
+POSITIVE = ("good", "great", "excellent", "wonderful", "brilliant", "charming", "delightful", "superb")
+NEGATIVE = ("bad", "dull", "awful", "boring", "terrible", "weak", "clumsy", "tedious")
+ASPECTS = ("plot", "acting", "story", "script", "music", "dialogue", "ending", "cast", "movie", "film")
+INTENSIFIERS = ("very", "really", "truly", "quite", "so", "especially", "extremely", "incredibly")
+# (template, weight): how often each kind of review is drawn
+TEMPLATES = (("single", 0.35), ("and", 0.15), ("but", 0.15), ("although", 0.1), ("even though", 0.1),
+             ("expected", 0.15))
+NEGATION_RATE = 0.25  # a clause says "not" this often, whatever its polarity
+INTENSIFIER_RATE = 0.4
+
+
+def clause(rng: np.random.Generator, polarity: int, aspect: str) -> list[str]:
+    """``the ASPECT was [not] [INTENSIFIER] ADJECTIVE`` with the given polarity (1 positive, 0 negative)."""
+    negated = rng.random() < NEGATION_RATE
+    adjectives = POSITIVE if polarity != negated else NEGATIVE  # "not" flips the adjective's polarity
+    words = ["the", aspect, "was"]
+    if negated:
+        words.append("not")
+    if rng.random() < INTENSIFIER_RATE:
+        words.append(str(rng.choice(INTENSIFIERS)))
+    return words + [str(rng.choice(adjectives))]
+
+
+def review(rng: np.random.Generator) -> tuple[str, int]:
+    """One generated review and its label (1 positive, 0 negative); see the module docstring."""
+    names = [name for name, _ in TEMPLATES]
+    weights = np.array([w for _, w in TEMPLATES])
+    kind = names[rng.choice(len(names), p=weights / weights.sum())]
+    label = int(rng.random() < 0.5)
+    a, b = (str(x) for x in rng.choice(ASPECTS, size=2, replace=False))  # two clauses, two aspects
+    if kind == "single":
+        words = clause(rng, label, a)
+    elif kind == "and":  # two clauses that agree
+        words = clause(rng, label, a) + ["and"] + clause(rng, label, b)
+    elif kind == "but":
+        words = clause(rng, 1 - label, a) + ["but"] + clause(rng, label, b)
+    elif kind == "although":
+        words = ["although"] + clause(rng, 1 - label, a) + [","] + clause(rng, label, b)
+    elif kind == "even though":
+        words = clause(rng, label, a) + [",", "even", "though"] + clause(rng, 1 - label, b)
+    else:  # "expected": the outcome is the opposite of the expectation
+        expected = POSITIVE if label == 0 else NEGATIVE
+        outcome = clause(rng, label, a)[3:]  # "[not] [INTENSIFIER] ADJECTIVE"
+        words = ["i", "expected", "it", "to", "be", str(rng.choice(expected)), "and", "it", "was"] + outcome
+    return " ".join(words), label
+
+
+def generate_corpus(n_train: int, n_valid: int, seed: int) -> tuple[list[str], list[int], list[str], list[int]]:
+    """``n_train + n_valid`` distinct generated reviews, the same for the same seed.
+
+    No review text appears twice, so the validation reviews are all unseen in training.
+    """
+    rng = np.random.default_rng([seed, 2024])
+    seen: dict[str, int] = {}
+    tries = 0
+    while len(seen) < n_train + n_valid:
+        text, label = review(rng)
+        seen.setdefault(text, label)
+        tries += 1
+        if tries > 20 * (n_train + n_valid) + 1000:
+            raise click.ClickException("the grammar cannot make that many distinct reviews")
+    distinct = list(seen)
+    texts = [distinct[i] for i in rng.permutation(len(distinct))]  # a random split: the same mix of kinds in both
+    labels = [seen[t] for t in texts]
+    return texts[:n_train], labels[:n_train], texts[n_train:], labels[n_train:]
+
+
+def review_kind(text: str) -> str:
+    """The template a generated review was made from (one of the names in ``TEMPLATES``)."""
+    words = text.split()
+    if words[0] == "i":
+        return "expected"
+    if words[0] == "although":
+        return "although"
+    if "even" in words:
+        return "even though"
+    for kind in ("but", "and"):
+        if kind in words:
+            return kind
+    return "single"
+
+
+# -- real data ------------------------------------------------------------------------
+def read_split(train_path: str, valid_path: str) -> tuple[list[str], list, list[str], list]:
+    """Texts and labels of ``--train`` and ``--valid``; problems become clear command-line errors."""
+    try:
+        train_texts, train_labels = read_labeled_text(train_path)
+        valid_texts, valid_labels = read_labeled_text(valid_path, labels=set(train_labels))
+    except (OSError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    return train_texts, train_labels, valid_texts, valid_labels
+
+
+def encode_all(vocab: Vocab, token_lists: Sequence[list[str]], where: str) -> list[list[int]]:
+    """Ids of each tokenized text; a text without any token is an error naming it."""
+    ids = []
+    for i, tokens in enumerate(token_lists):
+        if not tokens:
+            raise click.ClickException(f"{where}: text {i + 1} has no tokens")
+        ids.append(vocab.encode(tokens))
+    return ids
+
+
+# -- the models -------------------------------------------------------------------------
+CELLS = {"rnn": mg.nn.RNN, "lstm": mg.nn.LSTM, "gru": mg.nn.GRU}
+
+
+class SentimentRNN(mg.nn.Module):
+    """Embedding -> RNN/LSTM/GRU -> final state -> Dropout -> Linear.
+
+    Shapes: ids ``(N, T)`` -> embeddings ``(N, T, E)`` -> final states of the last
+    layer ``(N, D*H)`` -> logits ``(N, C)`` (C = 1 for two classes, else the class count).
+    """
+
+    def __init__(self, vocab_size: int, embed: int, hidden: int, outputs: int, cell: str = "lstm",
+                 layers: int = 1, bidirectional: bool = False, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.embedding = mg.nn.Embedding(vocab_size, embed, padding_idx=0)
+        self.rnn = CELLS[cell](embed, hidden, num_layers=layers, bidirectional=bidirectional,
+                               dropout=dropout if layers > 1 else 0.0)
+        self.dropout = mg.nn.Dropout(dropout)
+        self.out = mg.nn.Linear(hidden * (2 if bidirectional else 1), outputs)
+
+    def forward(self, ids: Any, lengths: Any) -> mg.Tensor:
+        _, h_n = self.rnn(self.embedding(ids), lengths=lengths)
+        if isinstance(h_n, tuple):  # LSTM: (h_n, c_n)
+            h_n = h_n[0]
+        D = self.rnn.num_directions
+        final = h_n[-1] if D == 1 else mg.concat([h_n[-2], h_n[-1]], axis=-1)  # last layer, both directions
+        return self.out(self.dropout(final))
+
+
+def word_counts(id_lists: Sequence[np.ndarray], vocab_size: int) -> np.ndarray:
+    """Bag-of-words count vectors ``(N, V)`` (float32): ``counts[n, v]`` = how often word v is in text n."""
+    rows = np.repeat(np.arange(len(id_lists)), [len(ids) for ids in id_lists])
+    flat = rows * vocab_size + np.concatenate(id_lists)
+    counts = np.bincount(flat, minlength=len(id_lists) * vocab_size).astype(np.float32)
+    return counts.reshape(len(id_lists), vocab_size)
+
+
+def loss_and_predictions(logits: mg.Tensor, y: np.ndarray) -> tuple[mg.Tensor, np.ndarray]:
+    """The loss (BCE with logits for one output, else cross-entropy) and the predicted class ids."""
+    if logits.shape[-1] == 1:
+        loss = F.binary_cross_entropy_with_logits(logits, y.reshape(-1, 1).astype(np.float32))
+        predicted = (logits.numpy()[:, 0] > 0).astype(np.int64)
+    else:
+        loss = F.cross_entropy(logits, y)
+        predicted = logits.numpy().argmax(axis=-1)
+    return loss, predicted
+
+
+def probabilities(logits: mg.Tensor) -> np.ndarray:
+    """Class probabilities ``(N, C)`` from logits ``(N, 1)`` (sigmoid) or ``(N, C)`` (softmax)."""
+    if logits.shape[-1] == 1:
+        p = logits.sigmoid().numpy()[:, 0]
+        return np.stack([1 - p, p], axis=-1)
+    return F.softmax(logits, axis=-1).numpy()
+
+
+def train_bag_of_words(train_ids: list[np.ndarray], train_y: np.ndarray, valid_ids: list[np.ndarray],
+                       valid_y: np.ndarray, vocab_size: int, outputs: int, seed: int, lr: float = 0.05,
+                       batch_size: int = 512, steps: int = 400) -> tuple[mg.nn.Linear, float, np.ndarray]:
+    """Logistic regression on word counts (a ``Linear`` layer), trained with Adam for about ``steps`` steps.
+
+    Returns:
+        ``(model, training accuracy, validation predictions)``.
+    """
+    model = mg.nn.Linear(vocab_size, outputs)
+    opt = mg.optim.Adam(model.parameters(), lr=lr)
+    rng = np.random.default_rng([seed, 99])
+    n = len(train_ids)
+    batches = -(-n // batch_size)
+    for _ in range(min(30, max(2, -(-steps // batches)))):  # whole epochs, at least 2
+        order = rng.permutation(n)
+        for k in range(0, n, batch_size):
+            index = order[k:k + batch_size]
+            counts = word_counts([train_ids[i] for i in index], vocab_size)
+            loss, _ = loss_and_predictions(model(mg.tensor(counts)), train_y[index])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    def predictions(ids: list[np.ndarray], y: np.ndarray) -> np.ndarray:
+        out = []
+        with mg.no_grad():
+            for k in range(0, len(ids), batch_size):
+                counts = word_counts(ids[k:k + batch_size], vocab_size)
+                out.append(loss_and_predictions(model(mg.tensor(counts)), y[k:k + batch_size])[1])
+        return np.concatenate(out)
+
+    train_accuracy = float((predictions(train_ids, train_y) == train_y).mean())
+    return model, train_accuracy, predictions(valid_ids, valid_y)
+
+
+def predict_all(model: SentimentRNN, loader: DataLoader) -> np.ndarray:
+    """The predicted class of every example of ``loader``'s dataset, in dataset order (eval mode, no graph)."""
+    model.eval()
+    predictions = np.zeros(sum(len(index) for index in loader.batch_indices()), dtype=np.int64)
+    with mg.no_grad():
+        for index, (ids, lengths, y) in zip(loader.batch_indices(), loader):
+            predictions[index] = loss_and_predictions(model(ids, lengths), y)[1]
+    model.train()
+    return predictions
+
+
+# -- plot and prediction ------------------------------------------------------------------
+def plot_curves(path: str, history: list[dict], bow_accuracy: float, cell: str) -> None:
+    """Validation accuracy per epoch, the training accuracy and the bag-of-words baseline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(epochs, [h["valid_accuracy"] for h in history], "o-", label=f"{cell}, validation")
+    ax.plot(epochs, [h["train_accuracy"] for h in history], ".--", label=f"{cell}, training (during the epoch)")
+    ax.axhline(bow_accuracy, color="gray", linestyle=":", label="bag of words, validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0.4, 1.01)
+    ax.set_title("sentiment: word order matters")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="center right")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
+def class_names(classes: list) -> list[str]:
+    """Readable names: 0/1 labels are negative/positive, others are shown as they are."""
+    return ["negative", "positive"] if classes == [0, 1] else [str(c) for c in classes]
+
+
+def predict(run: Run, texts: Sequence[str], opts: dict) -> None:
+    """Classify ``texts`` with the model saved in ``--resume``; prints one probability per text."""
+    if not opts["resume"]:
+        raise click.UsageError("--predict needs a checkpoint: --resume PATH (write one with --save PATH)")
+    extra = mg.load(opts["resume"]).get("extra", {})
+    if "vocab" not in extra or "config" not in extra:
+        raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
+    vocab, config, classes = Vocab(extra["vocab"]), extra["config"], list(extra["classes"])
+    model = SentimentRNN(len(vocab), **config)
+    run.track(model=model, extra=extra)
+    model.eval()
+    names = class_names(classes)
+    for text in texts:
+        ids = vocab.encode(text)
+        if not ids:
+            raise click.UsageError(f"--predict {text!r}: the text has no words")
+        with mg.no_grad():
+            p = probabilities(model([ids], [len(ids)]))[0]
+        best = int(p.argmax())
+        unknown = sum(i == mg.data.UNK_ID for i in ids)
+        note = f"  ({unknown} unknown word{'s' * (unknown != 1)})" if unknown else ""
+        if len(classes) == 2:
+            shown = f"p({names[1]}) {p[1]:.3f}"
+        else:
+            shown = "  ".join(f"p({n}) {q:.3f}" for n, q in zip(names, p))
+        click.echo(f"{shown}  -> {names[best]}: {text!r}{note}")
+
+
+# -- pieces of the command ---------------------------------------------------------------
+MODEL_OPTIONS = {"cell": "--model", "embed": "--embed", "hidden": "--hidden", "layers": "--layers",
+                 "bidirectional": "--bidirectional", "dropout": "--dropout"}  # parameter -> option
+
+
+def accuracy_by_kind(texts: list[str], y: np.ndarray, predictions: np.ndarray, bow_predictions: np.ndarray) -> dict:
+    """``{kind: {count, valid_accuracy, bow_valid_accuracy, example}}`` for generated reviews."""
+    kinds = np.array([review_kind(t) for t in texts])
+    table = {}
+    for kind, _ in TEMPLATES:
+        rows = np.flatnonzero(kinds == kind)
+        if len(rows):
+            table[kind] = {"count": len(rows), "valid_accuracy": float((predictions[rows] == y[rows]).mean()),
+                           "bow_valid_accuracy": float((bow_predictions[rows] == y[rows]).mean()),
+                           "example": texts[rows[0]]}
+    return table
+
+
+def load_texts(opts: dict) -> tuple[bool, str, list[str], list, list[str], list]:
+    """``(from files?, description, train texts, train labels, valid texts, valid labels)``."""
+    files = opts["train_path"] is not None or opts["valid_path"] is not None or opts["data"] == "files"
+    if not files:
+        return (False, f"generated (seed {opts['seed']})",
+                *generate_corpus(opts["train_size"], opts["valid_size"], opts["seed"]))
+    if not (opts["train_path"] and opts["valid_path"]):
+        raise click.UsageError("data from files needs both --train PATH and --valid PATH")
+    return True, f"{opts['train_path']} / {opts['valid_path']}", *read_split(opts["train_path"], opts["valid_path"])
+
+
+def vocab_and_config(opts: dict, train_tokens: list[list[str]], classes: list) -> tuple[Vocab, dict]:
+    """The vocabulary and the model's architecture: new ones, or the ``--resume`` checkpoint's."""
+    if opts["resume"]:
+        saved = mg.load(opts["resume"]).get("extra", {})
+        if "vocab" not in saved or "config" not in saved:
+            raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
+        check_same_config(saved["config"], opts)
+        if list(saved["classes"]) != classes:
+            raise click.ClickException(f"--resume: the checkpoint's labels are {list(saved['classes'])}, "
+                                       f"the training data's are {classes}")
+        return Vocab(saved["vocab"]), dict(saved["config"])
+    config = {"cell": opts["cell"], "embed": opts["embed"], "hidden": opts["hidden"],
+              "outputs": 1 if len(classes) == 2 else len(classes), "layers": opts["layers"],
+              "bidirectional": opts["bidirectional"], "dropout": opts["dropout"]}
+    return Vocab.build(train_tokens, min_freq=opts["min_freq"], max_size=opts["max_vocab"]), config
+
+
+def check_same_config(saved: dict, opts: dict) -> None:
+    """On ``--resume``, an architecture option given on the command line must match the checkpoint's."""
+    ctx = click.get_current_context()
+    for key, flag in MODEL_OPTIONS.items():
+        source = ctx.get_parameter_source(key)
+        if source is click.core.ParameterSource.COMMANDLINE and opts[key] != saved[key]:
+            raise click.UsageError(f"--resume: the checkpoint's model was trained with {flag} {saved[key]}, "
+                                   f"the command line asks for {flag} {opts[key]}")
+
+
+# -- the command -------------------------------------------------------------------------
+
+
+@click.command()
+@example_options(epochs=5)
+@click.option("--data", type=click.Choice(["generated", "files"]), default="generated", show_default=True,
+              help="The generated corpus, or --train/--valid files (chosen when --train is given).")
+@click.option("--train", "train_path", type=click.Path(dir_okay=False),
+              help="Training file (.tsv or .csv with 'sentence' or 'text' and 'label' columns).")
+@click.option("--valid", "valid_path", type=click.Path(dir_okay=False), help="Validation file, same format.")
+@click.option("--train-size", default=3000, show_default=True, type=click.IntRange(min=2),
+              help="Generated training reviews.")
+@click.option("--valid-size", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Generated validation reviews.")
+@click.option("--model", "cell", default="lstm", show_default=True, type=click.Choice(sorted(CELLS)),
+              help="Recurrent layer.")
+@click.option("--bidirectional", is_flag=True, help="Read each review in both directions.")
+@click.option("--embed", default=32, show_default=True, type=click.IntRange(min=1), help="Embedding size E.")
+@click.option("--hidden", default=64, show_default=True, type=click.IntRange(min=1), help="Hidden units H.")
+@click.option("--layers", default=1, show_default=True, type=click.IntRange(min=1), help="Stacked layers.")
+@click.option("--dropout", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="Dropout before the output layer (and between layers).")
+@click.option("--lr", default=1e-2, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Adam learning rate.")
+@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1), help="Reviews per batch.")
+@click.option("--clip", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Gradient clipping: the largest gradient norm.")
+@click.option("--max-vocab", type=click.IntRange(min=2), help="Keep the most frequent words (with <pad>, <unk>).")
+@click.option("--min-freq", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Keep words seen at least this often in training.")
+@click.option("--predict", "predict_texts", multiple=True,
+              help="Classify this text with the --resume checkpoint (repeatable); no training.")
+def main(**opts: Any) -> None:
+    """Sentiment analysis with a recurrent network, next to a bag-of-words baseline."""
+    started = time.perf_counter()
+    with Run("sentiment", **opts) as run:
+        if opts["predict_texts"]:
+            predict(run, opts["predict_texts"], opts)
+            return
+        files, source, train_texts, train_labels, valid_texts, valid_labels = load_texts(opts)
+        classes = sorted(set(train_labels), key=lambda c: (str(type(c)), c))
+        if len(classes) < 2:
+            raise click.ClickException(f"the training data has a single label {classes}: nothing to learn")
+        train_tokens = [tokenize(t) for t in train_texts]
+        valid_tokens = [tokenize(t) for t in valid_texts]
+        vocab, config = vocab_and_config(opts, train_tokens, classes)
+        train_ids = encode_all(vocab, train_tokens, opts["train_path"] or "generated training data")
+        valid_ids = encode_all(vocab, valid_tokens, opts["valid_path"] or "generated validation data")
+        class_index = {c: i for i, c in enumerate(classes)}
+        train_y = np.array([class_index[c] for c in train_labels], dtype=np.int64)
+        valid_y = np.array([class_index[c] for c in valid_labels], dtype=np.int64)
+        run.echo(f"data: {source}: {len(train_ids)} training and {len(valid_ids)} validation texts, "
+                 f"labels {classes}")
+        run.echo(f"vocabulary: {len(vocab)} words (with <pad> = 0 and <unk> = 1); "
+                 f"example: {' '.join(train_tokens[0][:12])!r} -> {train_ids[0][:12]}")
+
+        # the models
+        model = SentimentRNN(len(vocab), **config)
+        opt = mg.optim.Adam(model.parameters(), lr=opts["lr"])
+        n_params = sum(p.numel() for p in model.parameters())
+        run.echo(f"model: {model.embedding}, {model.rnn}, {model.dropout}, {model.out}: {n_params} parameters")
+        extra = run.track(model=model, optimizer=opt,
+                          extra={"vocab": list(vocab.itos), "config": config, "classes": classes})
+        if opts["resume"]:
+            run.echo(f"resumed from {opts['resume']} after epoch {run.start_epoch}")
+
+        bow_started = time.perf_counter()
+        _, bow_train_accuracy, bow_predictions = train_bag_of_words(
+            [np.asarray(i) for i in train_ids], train_y, [np.asarray(i) for i in valid_ids], valid_y,
+            len(vocab), config["outputs"], opts["seed"])
+        bow_accuracy = float((bow_predictions == valid_y).mean())
+        bow_time = time.perf_counter() - bow_started
+        run.echo(f"bag of words (logistic regression on word counts): validation accuracy {bow_accuracy:.4f}, "
+                 f"training accuracy {bow_train_accuracy:.4f} ({bow_time:.1f} s)")
+
+        # padded batches of reviews of similar lengths
+        train_loader = DataLoader(list(zip(train_ids, train_y)), batch_size=opts["batch_size"], seed=opts["seed"])
+        valid_loader = DataLoader(list(zip(valid_ids, valid_y)), batch_size=256, shuffle=False)
+        padding = train_loader.padding_fraction(0)
+        padding_unbucketed = DataLoader(list(zip(train_ids, train_y)), batch_size=opts["batch_size"],
+                                        seed=opts["seed"], bucket_by_length=False).padding_fraction(0)
+        run.echo(f"batches: {len(train_loader)} per epoch of {opts['batch_size']}; padding {padding:.1%} of "
+                 f"the positions when bucketed by length ({padding_unbucketed:.1%} without bucketing)")
+
+        train_time = 0.0
+        for epoch in run.epochs():
+            epoch_started = time.perf_counter()
+            train_loader.set_epoch(epoch)  # the batches of an epoch depend on --seed and the epoch only
+            total_loss = correct = 0.0
+            for ids, lengths, y in run.progress(train_loader, label=f"epoch {epoch + 1}", length=len(train_loader)):
+                loss, predicted = loss_and_predictions(model(ids, lengths), y)
+                opt.zero_grad()
+                loss.backward()
+                mg.nn.clip_grad_norm_(model.parameters(), opts["clip"])
+                opt.step()
+                total_loss += loss.item() * len(y)
+                correct += int((predicted == y).sum())
+            seconds = time.perf_counter() - epoch_started
+            train_time += seconds
+            accuracy = float((predict_all(model, valid_loader) == valid_y).mean())
+            run.log(epoch, loss=total_loss / len(train_y), train_accuracy=correct / len(train_y),
+                    valid_accuracy=accuracy, seconds=round(seconds))
+
+        predictions = predict_all(model, valid_loader)
+        valid_accuracy = float((predictions == valid_y).mean())
+        best = max(run.history, key=lambda h: h["valid_accuracy"], default={"epoch": 0, "valid_accuracy": 0.0})
+        name = ("bi" if config["bidirectional"] else "") + config["cell"]
+        by_kind = None
+        if not files:
+            by_kind = accuracy_by_kind(valid_texts, valid_y, predictions, bow_predictions)
+            run.echo(f"\nvalidation accuracy by kind of review:  {'bag of words':>12}  {name:>6}  example")
+            for kind, row in by_kind.items():
+                run.echo(f"  {kind:12} ({row['count']:4} reviews)  {row['bow_valid_accuracy']:12.3f}  "
+                         f"{row['valid_accuracy']:6.3f}  {row['example']!r}")
+        if opts["plot"]:
+            plot_curves(opts["plot"], run.history, bow_accuracy, name)
+            run.echo(f"plot: {opts['plot']}")
+        elapsed = time.perf_counter() - started
+        run.finish(
+            f"sentiment: {name} valid accuracy {valid_accuracy:.3f}, bag-of-words {bow_accuracy:.3f}, "
+            f"{elapsed:.0f} s",
+            valid_accuracy=valid_accuracy, bow_valid_accuracy=bow_accuracy, bow_train_accuracy=bow_train_accuracy,
+            best_valid_accuracy=best["valid_accuracy"], best_epoch=best["epoch"], by_kind=by_kind,
+            train_time=train_time, bow_train_time=bow_time, total_time=elapsed,
+            padding_fraction=padding, padding_fraction_unbucketed=padding_unbucketed,
+            epochs=run.n_epochs, parameters=n_params, vocab_size=len(vocab), classes=extra["classes"],
+            train_examples=len(train_ids), valid_examples=len(valid_ids), data=source, model=name,
+            options={k: v for k, v in opts.items() if k != "predict_texts"},
+        )
+
+
+if __name__ == "__main__":
+    main()

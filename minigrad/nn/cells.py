@@ -152,18 +152,24 @@ class _CellBase(Module):
         if h.shape != expected:
             raise ValueError(f"{type(self).__name__}: {what} should have shape {expected}, got {h.shape}")
 
-
-def _batched(fn):
-    """Run a step on unbatched ``(I,)`` input as a batch of one (as PyTorch's cells do)."""
-
-    def run(self, x, state):
+    def forward(self, x: Tensor, state: Any = None) -> Any:
+        """One step: ``x (N, I)`` or ``(I,)`` and the state (zeros when None) -> the new state."""
+        xw = self._project(x)
+        paired = len(self.state_names) > 1
+        if state is None:
+            state = tuple(self._zeros(x) for _ in self.state_names) if paired else self._zeros(x)
+        for name, s in zip(self.state_names, state if paired else (state,)):
+            self._check_state(x, s, name)
         if x.ndim == 2:
-            return fn(self, x, state)
-        squeeze = (lambda s: tuple(t.squeeze(0) for t in s)) if isinstance(state, tuple) else (lambda s: s.squeeze(0))
-        state = tuple(t.unsqueeze(0) for t in state) if isinstance(state, tuple) else state.unsqueeze(0)
-        return squeeze(fn(self, x.unsqueeze(0), state))
+            return self.step(xw, state)
+        # unbatched (I,): run as a batch of one, as PyTorch's cells do
+        batch = tuple(s.unsqueeze(0) for s in state) if paired else state.unsqueeze(0)
+        new = self.step(xw.unsqueeze(0), batch)
+        return tuple(s.squeeze(0) for s in new) if paired else new.squeeze(0)
 
-    return run
+    def step(self, xw: Tensor, state: Any) -> Any:
+        """The recurrence on a batch: projected input ``xw (N, G)`` and state -> new state."""
+        raise NotImplementedError
 
 
 class RNNCell(_CellBase):
@@ -183,14 +189,7 @@ class RNNCell(_CellBase):
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}")
 
-    def forward(self, x: Tensor, h: Tensor | None = None) -> Tensor:
-        xw = self._project(x)
-        h = self._zeros(x) if h is None else h
-        self._check_state(x, h, "h")
-        return self._step(xw, h)
-
-    @_batched
-    def _step(self, xw, h):
+    def step(self, xw: Tensor, h: Tensor) -> Tensor:
         return rnn_step(xw, h, self.weight_hh.T, self.bias_hh, self.nonlinearity)[0]
 
 
@@ -203,17 +202,7 @@ class LSTMCell(_CellBase):
     gates = 4
     state_names = ("h", "c")
 
-    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
-        xw = self._project(x)
-        if state is None:
-            state = (self._zeros(x), self._zeros(x))
-        h, c = state
-        self._check_state(x, h, "h")
-        self._check_state(x, c, "c")
-        return self._step(xw, (h, c))
-
-    @_batched
-    def _step(self, xw, state):
+    def step(self, xw: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         return lstm_step(xw, state, self.weight_hh.T, self.bias_hh)[0]
 
 
@@ -225,12 +214,5 @@ class GRUCell(_CellBase):
 
     gates = 3
 
-    def forward(self, x: Tensor, h: Tensor | None = None) -> Tensor:
-        xw = self._project(x)
-        h = self._zeros(x) if h is None else h
-        self._check_state(x, h, "h")
-        return self._step(xw, h)
-
-    @_batched
-    def _step(self, xw, h):
+    def step(self, xw: Tensor, h: Tensor) -> Tensor:
         return gru_step(xw, h, self.weight_hh.T, self.bias_hh)[0]

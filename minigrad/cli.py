@@ -18,7 +18,7 @@ import backends
 import minigrad
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
-NOT_EXAMPLES = {"benchmark"}  # scripts in examples/ that are tools, not lessons
+NOT_EXAMPLES = {"benchmark", "benchmark_rnn"}  # scripts in examples/ that are tools, not lessons
 
 
 def example_names() -> list[str]:

@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from conftest import HAVE_TORCH
 
 PATH = Path(__file__).resolve().parents[1] / "examples" / "benchmark_rnn.py"

@@ -128,7 +128,7 @@ def test_traces_match_a_network_unrolled_by_hand(backend, mode, num_layers, bidi
 
 
 def test_rnn_grad_norms_match_rnncell_unrolled_by_hand(backend):
-    """The brief's reference: a one-layer tanh RNN against RNNCell steps with retained h_t gradients."""
+    """The reference: a one-layer tanh RNN against RNNCell steps with retained h_t gradients."""
     mg.manual_seed(3)
     rnn = mg.nn.RNN(2, 5, dtype="float64")
     cell = mg.nn.RNNCell(2, 5, dtype="float64")

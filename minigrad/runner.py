@@ -102,7 +102,10 @@ class Run:
 
     # -- context: backend and Ctrl-C -------------------------------------------
     def __enter__(self) -> "Run":
-        self._stack.enter_context(use_backend(self.backend))
+        try:
+            self._stack.enter_context(use_backend(self.backend))
+        except (RuntimeError, ValueError) as e:  # e.g. cupy without a GPU: say why, no traceback
+            raise click.ClickException(str(e)) from None
         manual_seed(self.seed)
         return self
 

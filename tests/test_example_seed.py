@@ -90,3 +90,17 @@ def test_resume_refuses_another_examples_checkpoint(tmp_path):
     mg.save({"example": "other", "epoch": 1}, str(path))
     with Run("demo", resume=str(path), quiet=True) as run, pytest.raises(Exception, match="other"):
         run.track(model=mg.nn.Linear(2, 1))
+
+
+def test_unavailable_backend_is_a_clear_error_without_traceback(monkeypatch):
+    import backends
+
+    def broken():
+        raise RuntimeError("no device here")
+
+    monkeypatch.setattr(backends, "_factories", {**backends._factories, "broken": broken})
+    monkeypatch.setattr(backends, "_errors", {})
+    result = CliRunner().invoke(main, ["run", "seed", "--backend", "broken"])
+    assert result.exit_code != 0
+    assert "backend 'broken' is not available: no device here" in result.output
+    assert "Traceback" not in result.output

@@ -3,6 +3,9 @@ that fails any test which leaks global state (grad mode, default backend)."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
+
 import pytest
 
 import backends
@@ -46,3 +49,17 @@ except ImportError:
     HAVE_TORCH = False
 
 requires_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed")
+
+
+@contextlib.contextmanager
+def gc_disabled():
+    """Run the block with the cyclic garbage collector off (restored afterwards): shows that
+    reference counting alone frees a graph, and keeps long unrolled graphs fast to build."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

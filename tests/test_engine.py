@@ -3,30 +3,17 @@ tensor attributes, creation functions and gradcheck."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import re
 import weakref
 
 import numpy as np
 import pytest
+from conftest import gc_disabled
 
 import minigrad as mg
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor, _apply
-
-
-@contextlib.contextmanager
-def gc_disabled():
-    """Run the block with the cyclic garbage collector off (restored afterwards)."""
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def graph_objects(root: Tensor) -> list:

@@ -5,7 +5,6 @@ modules, very long sequences, and PyTorch's parameter names and initialisation."
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import math
 import re
@@ -13,7 +12,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import requires_torch
+from conftest import gc_disabled, requires_torch
 
 import minigrad as mg
 from minigrad.nn import Parameter
@@ -125,18 +124,6 @@ def gradcheck_module(module, run, inputs: dict) -> None:
         for part in path:
             owner = getattr(owner, part)
         assert getattr(owner, attr) is p
-
-
-@contextlib.contextmanager
-def gc_disabled():
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # -- gradcheck -------------------------------------------------------------------

@@ -69,6 +69,14 @@ class Backend:
         """In place ``target[index] += values``, accumulating repeated indices."""
         np.add.at(target, index, values)
 
+    def ignore_fp_errors(self) -> Any:
+        """A context manager that silences floating-point warnings (log(0), inf - inf) on the host.
+
+        For ops whose infinite or nan results are intended (PyTorch's values at
+        -inf inputs); device libraries do not warn, so this only affects NumPy.
+        """
+        return np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
     def synchronize(self) -> None:
         """Wait for queued device work (a no-op on the CPU); needed for honest timings."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -79,16 +80,16 @@ def gradcheck(
             continue
         analytic = x.grad.data if x.grad is not None else xp.zeros(x.shape, dtype="float64")
         numeric = xp.zeros(x.shape, dtype="float64")
-        flat = x.data.reshape(-1)
-        num_flat = numeric.reshape(-1)
-        for i in range(flat.shape[0]):
-            orig = float(flat[i])
-            flat[i] = orig + eps
+        # perturb through a full index, never through a reshaped view: reshape copies a
+        # transposed, Fortran-ordered or strided array, and the perturbation would be lost
+        for idx in itertools.product(*(range(n) for n in x.shape)):
+            orig = float(x.data[idx])
+            x.data[idx] = orig + eps
             plus = loss(args)
-            flat[i] = orig - eps
+            x.data[idx] = orig - eps
             minus = loss(args)
-            flat[i] = orig
-            num_flat[i] = (plus - minus) / (2 * eps)
+            x.data[idx] = orig
+            numeric[idx] = (plus - minus) / (2 * eps)
         err = xp.abs(analytic - numeric) - (atol + rtol * xp.abs(numeric))
         if x.numel() and float(err.max()) > 0:
             worst = int(err.reshape(-1).argmax())

@@ -40,17 +40,24 @@ def _apply(fn_cls: type, *parents: "Tensor", **options: Any) -> "Tensor":
 
 
 def _normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tuple | None:
+    """``axis`` as a sorted tuple of non-negative ints (None stays None: every axis).
+
+    A 0-d tensor follows PyTorch's rule: axis 0 and -1 name the tensor itself
+    and give ``()`` (nothing to reduce or move). Raises ValueError naming ``op``
+    for an axis out of range or repeated.
+    """
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
-        if not isinstance(a, int) or not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a!r} is out of range for a tensor with {ndim} dimensions")
+        if isinstance(a, bool) or not isinstance(a, int) or not -max(ndim, 1) <= a < max(ndim, 1):
+            valid = "0 or -1 (a 0-d tensor)" if ndim == 0 else f"in [{-ndim}, {ndim - 1}]"
+            raise ValueError(f"{op}: axis {a!r} is out of range for a tensor with {ndim} dimensions; valid: {valid}")
         out.append(a % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
+    return () if ndim == 0 else tuple(sorted(out))
 
 
 class Tensor:
@@ -355,16 +362,23 @@ class Tensor:
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
         axes = _normalize_axis("mean", axis, self.ndim)
         count = self.numel() if axes is None else _prod(self.shape[a] for a in axes)
-        return self.sum(axes, keepdims) / count
+        return _apply(ops.Sum, self, axis=axes, keepdims=keepdims) / count
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        """Maximum over ``axis``; tied maxima share the gradient equally."""
-        if self.numel() == 0:
-            raise ValueError(f"max: empty tensor of shape {self.shape} has no maximum")
-        return _apply(ops.Max, self, axis=_normalize_axis("max", axis, self.ndim), keepdims=keepdims)
+        """Maximum over ``axis``; tied maxima share the gradient equally (like ``torch.amax``)."""
+        return self._extremum("max", axis, keepdims)
 
     def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
-        return -((-self).max(axis, keepdims))
+        """Minimum over ``axis``; tied minima share the gradient equally (like ``torch.amin``)."""
+        return -((-self)._extremum("min", axis, keepdims))
+
+    def _extremum(self, op: str, axis: Any, keepdims: bool) -> "Tensor":
+        axes = _normalize_axis(op, axis, self.ndim)
+        if self.numel() == 0:
+            raise ValueError(f"{op}: empty tensor of shape {self.shape} has no {op}imum")
+        if axes is not None and any(self.shape[a] == 0 for a in axes):
+            raise ValueError(f"{op}: axis {axis!r} of shape {self.shape} is empty; it has no {op}imum")
+        return _apply(ops.Max, self, axis=axes, keepdims=keepdims)
 
     # -- shape ----------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
@@ -374,14 +388,23 @@ class Tensor:
         return _apply(ops.Reshape, self, shape=tuple(shape))
 
     def flatten(self, start_axis: int = 0) -> "Tensor":
-        return self.reshape(self.shape[:start_axis] + (-1,))
+        """Merge the axes from ``start_axis`` on into one (a 0-d tensor becomes shape ``(1,)``, as in PyTorch)."""
+        if self.ndim == 0:
+            _normalize_axis("flatten", start_axis, 0)
+            return self.reshape(1)
+        start = _normalize_axis("flatten", start_axis, self.ndim)[0]
+        return self.reshape(self.shape[:start] + (-1,))
 
     def unsqueeze(self, axis: int) -> "Tensor":
-        axis = axis % (self.ndim + 1)
+        """Insert a size-1 axis at ``axis`` (in [-ndim - 1, ndim])."""
+        axis = _normalize_axis("unsqueeze", axis, self.ndim + 1)[0]
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def squeeze(self, axis: int) -> "Tensor":
-        axis = _normalize_axis("squeeze", axis, self.ndim)[0]
+        axes = _normalize_axis("squeeze", axis, self.ndim)
+        if not axes:  # a 0-d tensor
+            return self.reshape(())
+        axis = axes[0]
         if self.shape[axis] != 1:
             raise ValueError(f"squeeze: axis {axis} of shape {self.shape} has size {self.shape[axis]}, not 1")
         return self.reshape(self.shape[:axis] + self.shape[axis + 1 :])
@@ -397,6 +420,11 @@ class Tensor:
         return _apply(ops.Transpose, self, axes=tuple(a % self.ndim for a in axes))
 
     def swapaxes(self, a: int, b: int) -> "Tensor":
+        """Exchange axes ``a`` and ``b`` (a 0-d tensor accepts 0 and -1 and stays itself)."""
+        for ax in (a, b):
+            _normalize_axis("swapaxes", ax, self.ndim)
+        if self.ndim == 0:
+            return self.reshape(())
         axes = list(range(self.ndim))
         axes[a], axes[b] = axes[b], axes[a]
         return self.transpose(axes)
@@ -459,6 +487,9 @@ def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
     ndim = tensors[0].ndim
+    if any(t.ndim == 0 for t in tensors):
+        shapes = ", ".join(str(x.shape) for x in tensors)
+        raise ValueError(f"concat: 0-d tensors have no axis to join along (shapes {shapes}); use mg.stack")
     axis = _normalize_axis("concat", axis, ndim)[0]
     for t in tensors[1:]:
         if t.ndim != ndim or any(t.shape[i] != tensors[0].shape[i] for i in range(ndim) if i != axis):

@@ -18,17 +18,33 @@ the stability tests live in ``test_functional.py``.
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 import pytest
 from conftest import HAVE_TORCH, requires_torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
+from optable import (
+    INF,
+    NAN,
+    TORCH_TOL,
+    VALUE_TOL,
+    Table,
+    avoiding,
+    check_forward_and_gradcheck,
+    check_matches_torch,
+    check_noncontiguous,
+    check_special_values,
+    check_zero_d,
+    const,
+    distinct,
+    nonzero,
+    normal,
+    positive,
+    tt,
+)
+from optable import mg_inputs as _mg_inputs
+from optable import weights as _weights
 
 import minigrad as mg
 import minigrad.nn.functional as F
@@ -39,112 +55,47 @@ if HAVE_TORCH:
 else:  # the torch references are only called by tests that are skipped then
     torch = TF = None
 
-VALUE_TOL = {"rtol": 1e-9, "atol": 1e-12}  # minigrad vs an independent NumPy computation
-TORCH_TOL = {"rtol": 1e-7, "atol": 1e-12}  # minigrad vs torch, float64
-
-
-# ---------------------------------------------------------------------------
-# input makers: functions of a numpy Generator returning a float64 array
-# ---------------------------------------------------------------------------
-def normal(*shape: int, scale: float = 1.0) -> Callable:
-    return lambda rng: rng.standard_normal(shape) * scale
-
-
-def positive(*shape: int, lo: float = 0.5, hi: float = 2.0) -> Callable:
-    return lambda rng: rng.uniform(lo, hi, shape)
-
-
-def avoiding(*shape: int, points: tuple = (0.0,), gap: float = 0.05, lo: float = -1.5, hi: float = 1.5) -> Callable:
-    """Uniform values at least ``gap`` away from each of ``points`` (kinks of the op)."""
-
-    def make(rng):
-        while True:
-            v = rng.uniform(lo, hi, shape)
-            if all(np.all(np.abs(v - p) >= gap) for p in points):
-                return v
-
-    return make
-
-
-def nonzero(*shape: int) -> Callable:
-    """Values with |v| in [0.5, 2] and random signs (denominators, negative bases)."""
-    return lambda rng: rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def distinct(*shape: int, offset: float = 0.0) -> Callable:
-    """Values on a grid of step 0.1 (shuffled, jittered by < 0.02): no ties, gaps >= 0.06.
-
-    With ``offset=0.05`` the values never come within 0.01 of another ``distinct`` draw.
-    """
-
-    def make(rng):
-        n = int(np.prod(shape))
-        grid = (rng.permutation(n) - n / 2) * 0.1 + offset
-        return (grid + rng.uniform(-0.02, 0.02, n)).reshape(shape)
-
-    return make
-
-
-def const(values: Any) -> Callable:
-    return lambda rng: np.array(values, dtype=np.float64)
-
-
-@dataclass
-class Case:
-    name: str
-    fn: Callable  # minigrad tensors -> tensor
-    inputs: list  # input makers
-    ref: Callable | None = None  # numpy arrays -> numpy array
-    torch_ref: Callable | None = None  # torch tensors -> torch tensor
-    gradcheck_kw: dict = field(default_factory=dict)
-
-    def arrays(self) -> list:
-        rng = np.random.default_rng(zlib.crc32(self.name.encode()))
-        return [make(rng) for make in self.inputs]
-
-
-CASES: list[Case] = []
-
-
-def case(name, fn, inputs, ref=None, torch_ref=None, **gradcheck_kw) -> None:
-    assert name not in {c.name for c in CASES}, name
-    CASES.append(Case(name, fn, inputs, ref, torch_ref, gradcheck_kw))
-
-
-def tt(a: Any) -> Any:
-    """A constant numpy array as a torch tensor (for torch references)."""
-    return torch.as_tensor(np.asarray(a))
+CASES = Table()
+case = CASES.case
 
 
 # ---------------------------------------------------------------------------
 # arithmetic: + - * / ** and unary -
 # ---------------------------------------------------------------------------
-case("add_same", lambda a, b: a + b, [normal(3, 4), normal(3, 4)], np.add, torch.add if HAVE_TORCH else None)
+case("add_same", lambda a, b: a + b, [normal(3, 4), normal(3, 4)], np.add, torch.add if HAVE_TORCH else None,
+     elementwise=True)
 case("add_broadcast_col_row", lambda a, b: a + b, [normal(3, 1), normal(4)], np.add, lambda a, b: a + b)
 case("add_broadcast_3d", lambda a, b: a + b, [normal(2, 1, 3), normal(4, 1)], np.add, lambda a, b: a + b)
-case("add_scalar_right", lambda a: a + 2.5, [normal(3, 2)], lambda a: a + 2.5, lambda a: a + 2.5)
-case("add_scalar_left_int", lambda a: 2 + a, [normal(3, 2)], lambda a: 2 + a, lambda a: 2 + a)
+case("add_scalar_right", lambda a: a + 2.5, [normal(3, 2)], lambda a: a + 2.5, lambda a: a + 2.5, elementwise=True)
+case("add_scalar_left_int", lambda a: 2 + a, [normal(3, 2)], lambda a: 2 + a, lambda a: 2 + a, elementwise=True)
 case("add_0d_tensor", lambda a, b: a + b, [normal(3, 2), normal()], np.add, lambda a, b: a + b)
 case("sub_broadcast", lambda a, b: a - b, [normal(2, 3, 4), normal(3, 1)], np.subtract, lambda a, b: a - b)
 case("sub_broadcast_rev", lambda a, b: b - a, [normal(2, 3, 4), normal(3, 1)], lambda a, b: b - a, lambda a, b: b - a)
-case("sub_scalar_right", lambda a: a - 1.5, [normal(4)], lambda a: a - 1.5, lambda a: a - 1.5)
-case("sub_scalar_left", lambda a: 1.5 - a, [normal(4)], lambda a: 1.5 - a, lambda a: 1.5 - a)
+case("sub_scalar_right", lambda a: a - 1.5, [normal(4)], lambda a: a - 1.5, lambda a: a - 1.5, elementwise=True)
+case("sub_scalar_left", lambda a: 1.5 - a, [normal(4)], lambda a: 1.5 - a, lambda a: 1.5 - a, elementwise=True)
 case("mul_broadcast", lambda a, b: a * b, [normal(4, 1), normal(1, 5)], np.multiply, lambda a, b: a * b)
-case("mul_self", lambda a: a * a, [normal(3, 3)], lambda a: a * a, lambda a: a * a)
-case("mul_scalar_left", lambda a: 3.0 * a, [normal(2, 3)], lambda a: 3.0 * a, lambda a: 3.0 * a)
-case("mul_scalar_right", lambda a: a * -0.5, [normal(2, 3)], lambda a: a * -0.5, lambda a: a * -0.5)
+case("mul_self", lambda a: a * a, [normal(3, 3)], lambda a: a * a, lambda a: a * a, elementwise=True)
+case("mul_scalar_left", lambda a: 3.0 * a, [normal(2, 3)], lambda a: 3.0 * a, lambda a: 3.0 * a, elementwise=True)
+case("mul_scalar_right", lambda a: a * -0.5, [normal(2, 3)], lambda a: a * -0.5, lambda a: a * -0.5, elementwise=True)
 case("div_broadcast", lambda a, b: a / b, [normal(3, 4), nonzero(4)], np.divide, lambda a, b: a / b)
 case("div_broadcast_num", lambda a, b: a / b, [normal(4), nonzero(3, 1)], np.divide, lambda a, b: a / b)
-case("div_scalar_right", lambda a: a / 4.0, [normal(5)], lambda a: a / 4.0, lambda a: a / 4.0)
-case("div_scalar_left", lambda a: 2.0 / a, [nonzero(2, 3)], lambda a: 2.0 / a, lambda a: 2.0 / a)
-case("pow_int", lambda a: a**3, [normal(3, 2)], lambda a: a**3, lambda a: a**3)
-case("pow_float", lambda a: a**1.5, [positive(3, 2)], lambda a: a**1.5, lambda a: a**1.5)
-case("pow_negative", lambda a: a**-2, [nonzero(3, 2)], lambda a: a**-2.0, lambda a: a**-2)
-case("pow_half", lambda a: a**0.5, [positive(4)], np.sqrt, lambda a: a**0.5)
-case("rpow_scalar_base", lambda a: 2.0**a, [normal(3, 2)], lambda a: 2.0**a, lambda a: 2.0**a)
-case("pow_tensor_tensor", lambda a, b: a**b, [positive(3, 4), normal(4)], np.power, lambda a, b: a**b)
+case("div_scalar_right", lambda a: a / 4.0, [normal(5)], lambda a: a / 4.0, lambda a: a / 4.0, elementwise=True)
+case("div_scalar_left", lambda a: 2.0 / a, [nonzero(2, 3)], lambda a: 2.0 / a, lambda a: 2.0 / a, elementwise=True)
+case("pow_int", lambda a: a**3, [normal(3, 2)], lambda a: a**3, lambda a: a**3, elementwise=True)
+case("pow_float", lambda a: a**1.5, [positive(3, 2)], lambda a: a**1.5, lambda a: a**1.5, elementwise=True)
+case("pow_negative", lambda a: a**-2, [nonzero(3, 2)], lambda a: a**-2.0, lambda a: a**-2, elementwise=True)
+case("pow_half", lambda a: a**0.5, [positive(4)], np.sqrt, lambda a: a**0.5, elementwise=True)
+# exponents whose derivative at base 0 reads 0 * inf in the closed form (PyTorch: 0 for exponent 0)
+for _p in (0, 1, 2, 0.0, 2.5, -1):
+    case(f"pow_exponent_{_p!r}", lambda a, p=_p: a**p, [nonzero(4)], lambda a, p=_p: a ** float(p),
+         lambda a, p=_p: a**p, elementwise=True)
+case("sub_same", lambda a, b: a - b, [normal(3, 4), normal(3, 4)], np.subtract, lambda a, b: a - b, elementwise=True)
+case("mul_same", lambda a, b: a * b, [normal(3, 4), normal(3, 4)], np.multiply, lambda a, b: a * b, elementwise=True)
+case("div_same", lambda a, b: a / b, [normal(3, 4), nonzero(3, 4)], np.divide, lambda a, b: a / b, elementwise=True)
+case("rpow_scalar_base", lambda a: 2.0**a, [normal(3, 2)], lambda a: 2.0**a, lambda a: 2.0**a, elementwise=True)
+case("pow_tensor_tensor", lambda a, b: a**b, [positive(3, 4), normal(4)], np.power, lambda a, b: a**b, elementwise=True)
 case("pow_tensor_tensor_bcast", lambda a, b: a**b, [positive(3, 1), normal(2, 1, 4)], np.power, lambda a, b: a**b)
-case("neg", lambda a: -a, [normal(3, 4)], np.negative, lambda a: -a)
+case("neg", lambda a: -a, [normal(3, 4)], np.negative, lambda a: -a, elementwise=True)
 case("composite_affine_tanh", lambda x, w, b: (x @ w + b).tanh() * x.sum(), [normal(3, 4), normal(4, 2), normal(2)],
      lambda x, w, b: np.tanh(x @ w + b) * x.sum(), lambda x, w, b: torch.tanh(x @ w + b) * x.sum())
 
@@ -199,6 +150,14 @@ for _op, (_np_fn, _t_fn) in _REDUCTIONS.items():
             lambda x, f=_np_fn, axis=_axis, keep=_keep: f(x, axis=axis, keepdims=keep),
             lambda x, f=_t_fn, axis=_axis, keep=_keep: f(x, _tdims(x, axis), keep),
         )
+# infinities, ties, signed zeros and nan in every reduction, against torch
+_SPECIAL_ROWS = np.array([[1.0, INF, INF, 2.0], [-INF, -INF, -INF, -INF], [0.0, -0.0, 0.0, -3.0],
+                          [NAN, 1.0, 2.0, 3.0], [5.0, 5.0, -INF, 5.0]])
+for _op, (_np_fn, _t_fn) in _REDUCTIONS.items():
+    for _axis in (None, 0, 1):
+        case(f"{_op}_special_axis{_axis}", lambda x, op=_op, axis=_axis: getattr(x, op)(axis=axis),
+             [distinct(3, 4)], lambda x, f=_np_fn, axis=_axis: f(x, axis=axis),
+             lambda x, f=_t_fn, axis=_axis: f(x, _tdims(x, axis), False), special=[[_SPECIAL_ROWS]])
 case("sum_1d", lambda x: x.sum(), [normal(5)], np.sum, lambda x: x.sum())
 case("max_1d_axis0", lambda x: x.max(0), [distinct(5)], lambda x: x.max(0), lambda x: x.amax(0))
 case("mean_then_mul", lambda x: x.mean(1, keepdims=True) * x, [normal(3, 4)],
@@ -344,21 +303,22 @@ case("maximum_via_where", lambda a, b: mg.where(a > b, a, b), [distinct(3, 4), d
 # ---------------------------------------------------------------------------
 # unary functions and casts
 # ---------------------------------------------------------------------------
-case("exp", lambda x: x.exp(), [normal(3, 4)], np.exp, torch.exp if HAVE_TORCH else None)
-case("log", lambda x: x.log(), [positive(3, 4, lo=0.2, hi=5.0)], np.log, lambda x: x.log())
-case("sqrt", lambda x: x.sqrt(), [positive(3, 4, lo=0.2, hi=5.0)], np.sqrt, lambda x: x.sqrt())
-case("abs", lambda x: x.abs(), [avoiding(3, 4)], np.abs, lambda x: x.abs())
-case("tanh", lambda x: x.tanh(), [normal(3, 4, scale=2.0)], np.tanh, lambda x: x.tanh())
-case("sigmoid", lambda x: x.sigmoid(), [normal(3, 4, scale=3.0)], lambda x: 1 / (1 + np.exp(-x)), lambda x: x.sigmoid())
+case("exp", lambda x: x.exp(), [normal(3, 4)], np.exp, torch.exp if HAVE_TORCH else None, elementwise=True)
+case("log", lambda x: x.log(), [positive(3, 4, lo=0.2, hi=5.0)], np.log, lambda x: x.log(), elementwise=True)
+case("sqrt", lambda x: x.sqrt(), [positive(3, 4, lo=0.2, hi=5.0)], np.sqrt, lambda x: x.sqrt(), elementwise=True)
+case("abs", lambda x: x.abs(), [avoiding(3, 4)], np.abs, lambda x: x.abs(), elementwise=True)
+case("tanh", lambda x: x.tanh(), [normal(3, 4, scale=2.0)], np.tanh, lambda x: x.tanh(), elementwise=True)
+case("sigmoid", lambda x: x.sigmoid(), [normal(3, 4, scale=3.0)], lambda x: 1 / (1 + np.exp(-x)), lambda x: x.sigmoid(),
+     elementwise=True)
 case("sigmoid_large", lambda x: x.sigmoid(), [const([-40.0, -20.0, 0.0, 20.0, 40.0])],
      lambda x: 1 / (1 + np.exp(-x)), lambda x: x.sigmoid())
-case("relu", lambda x: x.relu(), [avoiding(3, 4)], lambda x: np.maximum(x, 0), lambda x: x.relu())
+case("relu", lambda x: x.relu(), [avoiding(3, 4)], lambda x: np.maximum(x, 0), lambda x: x.relu(), elementwise=True)
 case("clip", lambda x: x.clip(-0.5, 0.7), [avoiding(3, 4, points=(-0.5, 0.7))],
-     lambda x: np.clip(x, -0.5, 0.7), lambda x: x.clamp(-0.5, 0.7))
+     lambda x: np.clip(x, -0.5, 0.7), lambda x: x.clamp(-0.5, 0.7), elementwise=True)
 case("clip_lo_only", lambda x: x.clip(lo=-0.3), [avoiding(3, 4, points=(-0.3,))],
-     lambda x: np.maximum(x, -0.3), lambda x: x.clamp(min=-0.3))
+     lambda x: np.maximum(x, -0.3), lambda x: x.clamp(min=-0.3), elementwise=True)
 case("clip_hi_only", lambda x: x.clip(hi=0.4), [avoiding(3, 4, points=(0.4,))],
-     lambda x: np.minimum(x, 0.4), lambda x: x.clamp(max=0.4))
+     lambda x: np.minimum(x, 0.4), lambda x: x.clamp(max=0.4), elementwise=True)
 # a float32 intermediate: finite differences need a larger step (the function is linear)
 case("cast_to_float32", lambda x: x.to("float32") * 3.0, [normal(3, 4)],
      lambda x: x.astype(np.float32) * np.float32(3.0), lambda x: x.to(torch.float32) * 3.0, eps=1e-2, atol=1e-4)
@@ -423,6 +383,24 @@ case("logsumexp_keepdims", lambda x: F.logsumexp(x, axis=0, keepdims=True), [nor
 case("softmax_with_ties", lambda x: F.softmax(x), [const([[1.0, 1.0, 0.5], [2.0, -1.0, 2.0]])],
      np_softmax, lambda x: torch.softmax(x, dim=-1))
 
+# masked scores: -inf entries, rows of -inf, +inf, a dominant class (float32 precision of the winner)
+_MASKED = np.array([[-INF, -INF, -INF], [1.0, -INF, 2.0], [INF, 1.0, 2.0], [-INF, 0.0, -INF], [20.0, 0.0, -20.0],
+                    [-INF, INF, -INF]])
+for _axis in (-1, 0):
+    case(f"softmax_masked_axis{_axis}", lambda x, a=_axis: F.softmax(x, axis=a), [normal(6, 3)],
+         lambda x, a=_axis: np_softmax(x, a), lambda x, a=_axis: torch.softmax(x, dim=a), special=[[_MASKED]])
+    case(f"log_softmax_masked_axis{_axis}", lambda x, a=_axis: F.log_softmax(x, axis=a), [normal(6, 3)],
+         lambda x, a=_axis: np_log_softmax(x, a), lambda x, a=_axis: torch.log_softmax(x, dim=a),
+         special=[[_MASKED]])
+    case(f"logsumexp_masked_axis{_axis}", lambda x, a=_axis: F.logsumexp(x, axis=a), [normal(6, 3)],
+         lambda x, a=_axis: np_logsumexp(x, a), lambda x, a=_axis: torch.logsumexp(x, dim=a),
+         special=[[_MASKED]])
+_MASKED_LOGITS = np.array([[-INF, 1.0, 2.0], [0.0, -INF, -INF], [3.0, -INF, 1.0]])
+_MASKED_TARGET = np.array([1, 0, 2])
+for _red in ("mean", "sum", "none"):
+    case(f"cross_entropy_masked_{_red}", lambda x, r=_red: F.cross_entropy(x, _MASKED_TARGET, reduction=r),
+         [normal(3, 3)], lambda x, r=_red: np_nll(np_log_softmax(x), _MASKED_TARGET, reduction=r),
+         lambda x, r=_red: TF.cross_entropy(x, tt(_MASKED_TARGET), reduction=r), special=[[_MASKED_LOGITS]])
 _T2 = np.array([0, 3, 1, 1, 2])  # (N=5,) classes in [0, 4)
 _T3 = np.array([[0, 3, 3], [1, 2, 0]])  # (N=2, T=3)
 _W = np.array([0.5, 2.0, 1.0, 1.5])
@@ -513,68 +491,31 @@ CASE_IDS = [c.name for c in CASES]
 # ---------------------------------------------------------------------------
 # the two table-driven tests
 # ---------------------------------------------------------------------------
-def _mg_inputs(arrays, requires_grad=False):
-    return [mg.tensor(a, dtype="float64", requires_grad=requires_grad) for a in arrays]
-
-
-def _weights(shape, dtype) -> np.ndarray:
-    """Fixed, varied output weights, so one backward tests every output element."""
-    rng = np.random.default_rng(12345)
-    return rng.uniform(0.5, 1.5, shape).astype(dtype) * np.where(rng.random(shape) > 0.5, 1, -1).astype(dtype)
-
-
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_forward_and_gradcheck(backend, case):
-    arrays = case.arrays()
-    xs = _mg_inputs(arrays)
-    out = case.fn(*xs)
-    assert isinstance(out, mg.Tensor)
-    assert out.backend.name == backend
-    expected = np.asarray(case.ref(*arrays))
-    assert out.shape == expected.shape
-    assert out.dtype == expected.dtype
-    np.testing.assert_allclose(out.numpy(), expected, **VALUE_TOL)
-    assert mg.gradcheck(case.fn, xs, **case.gradcheck_kw)
+    check_forward_and_gradcheck(case, backend)
 
 
 @requires_torch
-@pytest.mark.parametrize("case", [c for c in CASES if c.torch_ref is not None],
-                         ids=[c.name for c in CASES if c.torch_ref is not None])
+@pytest.mark.parametrize("case", CASES.with_torch(), ids=CASES.ids(CASES.with_torch()))
 def test_matches_torch(backend, case):
-    arrays = case.arrays()
-    xs = _mg_inputs(arrays, requires_grad=True)
-    out = case.fn(*xs)
-    w = _weights(out.shape, out.numpy().dtype)
-    (out * mg.tensor(w)).sum().backward()
-
-    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
-    tout = case.torch_ref(*ts)
-    (tout * torch.as_tensor(w)).sum().backward()
-
-    assert out.shape == tuple(tout.shape)
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), **TORCH_TOL)
-    for i, (x, t) in enumerate(zip(xs, ts)):
-        expected = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
-        assert x.grad is not None, f"input {i} got no gradient"
-        assert x.grad.shape == x.shape and x.grad.dtype == np.float64
-        np.testing.assert_allclose(x.grad.numpy(), expected, **TORCH_TOL, err_msg=f"gradient of input {i}")
+    check_matches_torch(case)
 
 
-def test_table_covers_every_primitive_op():
-    """Each primitive Function class is exercised by at least one table case (by name keyword)."""
-    names = " ".join(CASE_IDS)
-    keywords = {
-        "Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow_tensor", "PowScalar": "pow_int",
-        "Neg": "neg", "Exp": "exp", "Log": "log", "Sqrt": "sqrt", "Abs": "abs", "Tanh": "tanh",
-        "Sigmoid": "sigmoid", "Relu": "relu", "Clip": "clip", "Where": "where", "Cast": "cast",
-        "MatMul": "matmul", "Sum": "sum", "Max": "max", "Reshape": "reshape", "Transpose": "transpose",
-        "GetItem": "getitem", "Concat": "concat", "Stack": "stack",
-    }
-    from minigrad import ops
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_noncontiguous_inputs(backend, case):
+    check_noncontiguous(case)
 
-    assert set(keywords) == set(ops.__all__)
-    for op, key in keywords.items():
-        assert key in names, f"no table case for {op}"
+
+@pytest.mark.parametrize("case", CASES.elementwise_cases(), ids=CASES.ids(CASES.elementwise_cases()))
+def test_zero_d_inputs(backend, case):
+    check_zero_d(case, backend)
+
+
+@requires_torch
+@pytest.mark.parametrize("case", CASES.with_special(), ids=CASES.ids(CASES.with_special()))
+def test_special_values_match_torch(backend, case):
+    check_special_values(case)
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad.tensor import Tensor, where
+from minigrad import ops
+from minigrad.tensor import Tensor, _apply, _normalize_axis, where
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -31,31 +32,47 @@ def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:
         raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} differ")
 
 
-def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``axis``, computed as m + log(sum(exp(x - m))) with m = max(x).
+def _along(op: str, x: Tensor, axis: int):
+    """``(x, axis, undo)``: a 0-d ``x`` viewed as 1-D (PyTorch treats axis 0 and -1 of a 0-d tensor as itself)."""
+    if x.ndim == 0:
+        _normalize_axis(op, axis, 0)
+        return x.reshape(1), 0, lambda y: y.reshape(())
+    return x, _normalize_axis(op, axis, x.ndim)[0], lambda y: y
 
-    m is held constant (detached): its derivative cancels exactly, so the
-    gradient is still softmax(x), and no exp overflows for large x.
+
+def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``: ``x (..., C, ...)`` -> the same shape without ``axis``.
+
+    Computed as m + log1p(sum of the other exp(x - m)) with m the maximum, so no
+    exp overflows and float32 keeps its relative precision. Infinite entries
+    give PyTorch's values: a row of -inf gives -inf, a row with +inf gives +inf.
+    The gradient is softmax(x).
     """
-    m = x.detach().max(axis=axis, keepdims=True)
-    out = (x - m).exp().sum(axis=axis, keepdims=True).log() + m
-    return out if keepdims else out.squeeze(axis)
+    x, ax, undo = _along("logsumexp", x, axis)
+    out = _apply(ops.LogSumExp, x, axis=ax, keepdims=keepdims)
+    return undo(out) if not keepdims else out.reshape(()) if undo(x).ndim == 0 else out
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) = (x - m) - log(sum(exp(x - m))) with m = max(x) held constant.
+    """log(softmax(x)) along ``axis``, same shape as ``x``.
 
-    Finite for any finite logits, and subtracting m first keeps full precision
-    (x - logsumexp(x) would cancel two numbers of size |m| in float32).
+    Computed as (x - m) - log1p(sum of the other exp(x - m)) with m the row
+    maximum: finite for any finite logits, exact in float32 for the winning
+    class (x - logsumexp(x) would cancel two numbers of size |m|). A -inf entry
+    (a masked score) gives -inf with a finite gradient, as in PyTorch.
     """
-    shifted = x - x.detach().max(axis=axis, keepdims=True)
-    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+    x, ax, undo = _along("log_softmax", x, axis)
+    return undo(_apply(ops.LogSoftmax, x, axis=ax))
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x_i) / sum_j exp(x_j) along ``axis``, shifted by the maximum for stability."""
-    e = (x - x.detach().max(axis=axis, keepdims=True)).exp()
-    return e / e.sum(axis=axis, keepdims=True)
+    """exp(x_i) / sum_j exp(x_j) along ``axis``, shifted by the maximum for stability.
+
+    A -inf entry (a masked score) gets probability 0 and a finite gradient; a
+    row of -inf gives nan, as in PyTorch.
+    """
+    x, ax, undo = _along("softmax", x, axis)
+    return undo(_apply(ops.Softmax, x, axis=ax))
 
 
 def _as_index_tensor(op: str, target: Any, like: Tensor) -> Tensor:

@@ -25,9 +25,11 @@ from minigrad.ops.elementwise import (
 from minigrad.ops.matmul import MatMul
 from minigrad.ops.movement import Concat, GetItem, Reshape, Stack, Transpose
 from minigrad.ops.reduce import Max, Sum
+from minigrad.ops.softmax import LogSoftmax, LogSumExp, Softmax
 
 __all__ = [
-    "Abs", "Add", "Cast", "Clip", "Concat", "Div", "Exp", "GetItem", "Log", "MatMul", "Max", "Mul",
-    "Neg", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
+    "Abs", "Add", "Cast", "Clip", "Concat", "Div", "Exp", "GetItem", "Log", "LogSoftmax", "LogSumExp", "MatMul", "Max",
+    "Mul",
+    "Neg", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
     "Transpose", "Where",
 ]

@@ -56,7 +56,11 @@ class Div(Function):
 
 
 class Pow(Function):
-    """``a ** b`` for two arrays: d/da = b a^(b-1), d/db = a^b log a."""
+    """``a ** b`` for two arrays: d/da = b a^(b-1), d/db = a^b log a.
+
+    At the boundary points the closed forms read 0 * inf; PyTorch's rules
+    apply instead: d/da = 0 where b == 0, and d/db = 0 where a == 0 and b >= 0.
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -65,20 +69,33 @@ class Pow(Function):
 
     def backward(self, gy):
         a, b, xp = self.a, self.b, self.xp
-        ga = unbroadcast(gy * b * a ** (b - 1), a.shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(gy * self.y * xp.log(a), b.shape) if self.needs_input_grad[1] else None
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(xp.where(b == 0, 0, gy * b * a ** (b - 1)), a.shape)
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(gy * xp.where((a == 0) & (b >= 0), 0, self.y * xp.log(a)), b.shape)
         return ga, gb
 
 
 class PowScalar(Function):
-    """``x ** p`` for a constant exponent: d/dx = p x^(p-1)."""
+    """``x ** p`` for a constant exponent: d/dx = p x^(p-1), and 0 for p == 0 (PyTorch's rule).
+
+    ``p == 0.5`` is a square root, with the square root's derivative 1 / (2 y)
+    (so -0.0 gives -inf, as in PyTorch).
+    """
 
     def forward(self, x, p):
         self.x, self.p = x, p
-        return x**p
+        self.y = x**p
+        return self.y
 
     def backward(self, gy):
-        return (gy * self.p * self.x ** (self.p - 1),)
+        p = self.p
+        if p == 0:
+            return (self.xp.zeros_like(gy),)
+        if p == 0.5:
+            return (gy / (2 * self.y),)
+        return (gy * p * self.x ** (p - 1),)
 
 
 class Neg(Function):
@@ -122,34 +139,48 @@ class Abs(Function):
         return self.xp.abs(x)
 
     def backward(self, gy):
-        return (gy * self.xp.sign(self.x),)
+        x = self.x  # d|x|/dx = sign(x), and 0 at x = 0 and at nan (PyTorch's rule)
+        return (gy * self.xp.where(x > 0, 1, self.xp.where(x < 0, -1, 0)).astype(gy.dtype),)
 
 
 class Tanh(Function):
-    """y = tanh x, dy/dx = 1 - y^2."""
+    """y = tanh x, dy/dx = 1 - y^2 = 4 e / (1 + e)^2 with e = exp(-2|x|).
+
+    The second form keeps the derivative's relative precision where y is
+    within rounding of +-1 (|x| > 9 in float32), where 1 - y^2 is 0.
+    """
 
     def forward(self, x):
-        self.y = self.xp.tanh(x)
-        return self.y
+        self.x = x
+        return self.xp.tanh(x)
 
     def backward(self, gy):
-        return (gy * (1 - self.y * self.y),)
+        e = self.xp.exp(-2 * self.xp.abs(self.x))
+        return (gy * (4 * e / ((1 + e) * (1 + e))),)
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x), dy/dx = y (1 - y); computed as (1 + tanh(x/2)) / 2, stable for any x."""
+    """y = 1 / (1 + e^-x), dy/dx = y (1 - y) = e / (1 + e)^2 with e = exp(-|x|).
+
+    Computed as 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0: no
+    overflow, and full relative precision in both tails (through tanh, or
+    as 1 - y, the negative tail cancels to 0 in float32 below x = -17).
+    """
 
     def forward(self, x):
-        self.y = (self.xp.tanh(x * 0.5) + 1) * 0.5
-        return self.y
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))
+        self.e = e
+        return xp.where(x >= 0, 1, e) / (1 + e)
 
     def backward(self, gy):
-        return (gy * self.y * (1 - self.y),)
+        e = self.e
+        return (gy * (e / ((1 + e) * (1 + e))),)
 
 
 class Relu(Function):
     def forward(self, x):
-        self.mask = x > 0
+        self.mask = ~(x <= 0)  # PyTorch's rule: the gradient passes unless x <= 0 (so also at nan)
         return self.xp.maximum(x, 0)
 
     def backward(self, gy):

@@ -19,6 +19,7 @@ is drawn from softmax(logits / temperature).
 from __future__ import annotations
 
 import math
+import unicodedata
 from pathlib import Path
 
 import click
@@ -36,6 +37,21 @@ LN2 = math.log(2)
 
 
 # -- data ----------------------------------------------------------------------
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC form: ``"é"`` is one character whether it was written composed or as ``"e"`` + U+0301."""
+    return unicodedata.normalize("NFC", text)
+
+
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of ``path`` in NFC form, so the model sees the same characters whichever form the file used."""
+    return nfc(Path(path).read_text(encoding="utf-8"))
+
+
+def vocabulary(text: str) -> str:
+    """The characters of ``text`` in NFC form, sorted and without repeats: the model's vocabulary."""
+    return "".join(sorted(set(nfc(text))))
+
+
 def split_text(text: str, valid_fraction: float) -> tuple[str, str]:
     """The first part of the text for training, the last ``valid_fraction`` for validation."""
     cut = int(len(text) * (1 - valid_fraction))
@@ -177,8 +193,9 @@ def show(text: str) -> str:
 def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, valid_fraction, temperature,
          sample_length, prompt, **opts) -> None:
     """Character-level language model with truncated BPTT and temperature sampling."""
-    text = Path(text_path).read_text(encoding="utf-8")
-    chars = "".join(sorted(set(text)))  # the vocabulary: every character of the text
+    text = read_text(text_path)
+    chars = vocabulary(text)  # every character of the text
+    prompt = nfc(prompt)  # typed or pasted in either form, it must match the text's characters
     if not 0 < valid_fraction < 1:
         raise click.BadParameter(f"--valid-fraction must be in (0, 1), got {valid_fraction}")
     if not prompt:

@@ -1,7 +1,7 @@
 """``read_labeled_text``: read a TSV or CSV file of (text, label) rows, strictly.
 
 Every problem in the file is an error that names the file and the line; no
-row is ever skipped silently.
+row is ever skipped silently. The text is put in Unicode NFC form as it is read.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import csv
 import io
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -51,10 +52,17 @@ def _read_text(path: str) -> str:
     except IsADirectoryError:
         raise IsADirectoryError(f"read_labeled_text: {path!r} is a folder, not a file") from None
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise ValueError(f"{path} line {line}: not UTF-8 text (byte {raw[e.start]:#04x})") from None
+    # NFC never changes the ASCII delimiters, quotes or line breaks, so fields and line numbers stay as in the file
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def _nfc(value: object) -> object:
+    """``value`` in Unicode NFC form if it is a ``str``; anything else unchanged."""
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
 def _find_column(path: str, header: list[str], wanted: Iterable[str], what: str) -> int:
@@ -82,6 +90,11 @@ def read_labeled_text(
     ``csv`` module's double-quote quoting (``"a, quoted"`` text). The first line
     names the columns; other columns are allowed and ignored. Texts are
     stripped of surrounding whitespace (SST-2 lines end with a space).
+
+    The file is put in Unicode NFC form, and so are ``text_column``,
+    ``label_column`` and ``labels``: a text, a column name or a label written
+    with composed or decomposed characters (``"é"`` as one code point or as
+    ``"e"`` + U+0301) reads the same, so string labels match across files.
 
     Args:
         path: the file, UTF-8 (a byte-order mark is allowed).
@@ -116,6 +129,10 @@ def read_labeled_text(
                          "expected .tsv (tab-separated) or .csv (comma-separated)")
     delimiter, delimiter_name = _DELIMITERS[suffix]
     text = _read_text(path)
+    if isinstance(text_column, str):
+        text_column = unicodedata.normalize("NFC", text_column)
+    if isinstance(label_column, str):
+        label_column = unicodedata.normalize("NFC", label_column)
     if not text.strip():
         raise ValueError(f"{path}: the file is empty; expected a header line naming the columns, "
                          f"e.g. 'sentence{delimiter}label'")
@@ -156,7 +173,7 @@ def _convert_labels(path: str, raw_labels: list[tuple[int, str]], allowed: Itera
         if all(_INTEGER.match(label) for _, label in raw_labels):
             return [int(label) for _, label in raw_labels]
         return [label for _, label in raw_labels]
-    allowed = set(allowed)
+    allowed = {_nfc(a) for a in allowed}
     want_ints = any(isinstance(a, int) and not isinstance(a, bool) for a in allowed)
     out = []
     for number, label in raw_labels:

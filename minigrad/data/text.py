@@ -14,11 +14,19 @@ vocabulary:
   apostrophes inside a word (``o'clock``) and numbers (``3.5``, ``1,000``,
   ``2nd``) stay one token;
 - ``mr.``, ``e.t.``, ``u.s.`` and initials (``j. k.``) keep their period.
+
+Text in any script is handled the same way: it is put in Unicode NFC form after
+lower-casing, and combining marks (``é`` written as ``e`` + U+0301, Devanagari
+vowel signs, Arabic harakat...) and the zero-width (non-)joiners U+200C/U+200D
+stay inside their word, so a word is never cut before a mark.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
+from collections.abc import Iterable
 
 __all__ = ["tokenize"]
 
@@ -33,29 +41,92 @@ _ABBREVIATIONS = (
     "jan", "feb", "aug", "sept", "oct", "nov", "dec",
 )
 
-_TOKEN = re.compile(
-    r"""
-      (?<![\w.])(?:[^\W\d_]\.){2,}                         # letters with periods: e.t. u.s.a.
-    | (?<![\w.])(?:{abbreviations})\.(?!\w)               # mr. vs. etc.
-    | (?<![\w.])no\.(?=\s*\d)                             # no. 9
-    | (?<![\w.])(?![ai]\.)[^\W\d_]\.(?=\s+\w)               # an initial before more text: j. k. rowling
+# Unicode assigns combining marks only in planes 0, 1 and 14 (planes 2-3 hold ideographs, 15-16 private use).
+# The marks outside plane 0 (the BMP) are kept apart: ``re`` tests a character against them one range at a time,
+# which would make tokenizing plain text twice as slow, so they go in the pattern only for text that needs them.
+_BMP_MARK_CODES = range(0x0000, 0x10000)
+_ASTRAL_MARK_CODES = (range(0x10000, 0x20000), range(0xE0000, 0xF0000))
+
+# Invisible format characters, which would otherwise become tokens of their own or cut words: a zero-width space
+# separates words; a soft hyphen, a word joiner, U+FEFF (a byte-order mark inside the text) and the bidirectional
+# marks and controls (LRM, RLM, ALM, embeddings, overrides, isolates) only affect display, so they are dropped.
+_INVISIBLE: dict[int, str | None] = {0x200B: " ", 0x00AD: None, 0x2060: None, 0xFEFF: None, 0x061C: None,
+                                     0x200E: None, 0x200F: None, **dict.fromkeys(range(0x202A, 0x202F)),
+                                     **dict.fromkeys(range(0x2066, 0x206A))}
+
+# The zero-width non-joiner and joiner: word characters inside a word (Persian, Indic scripts), dropped at its ends.
+_JOINERS = "\u200c\u200d"
+
+# The token pattern. Inside its character classes {W} stands for the word characters (\w, the combining marks
+# and the zero-width (non-)joiners) and {M} for the combining marks; [^\s{W}] is punctuation or a symbol, and
+# [{M}{S}] what extends one (a combining mark or an emoji skin-tone modifier {S}).
+_TOKEN_TEMPLATE = r"""
+      (?<![{W}.])(?:[^\W\d_][{M}]*\.){2,}                 # letters with periods: e.t. u.s.a.
+    | (?<![{W}.])(?:{abbreviations})\.(?![{W}])           # mr. vs. etc.
+    | (?<![{W}.])no\.(?=\s*\d)                            # no. 9
+    | (?<![{W}.])(?![ai]\.)[^\W\d_][{M}]*\.(?=\s+[{W}])   # an initial before more text: j. k. rowling
                                                           # (not "a." or "i.", which mostly end a sentence)
-    | 'n'(?!\w)                                           # rock 'n' roll
-    | '(?:s|re|ve|ll|d|m|em|til|n|\d\ds?)(?![\w'])         # a clitic already split off: it 's; years: '53 '70s
-    | \w+(?:[-/'&]\w+|(?<=\d)[.,:]\d+)*                   # words, hyphenated words, r&b, numbers
-    | [?!]+                                               # ?!? is one token
-    | ([^\w\s])\1*                                        # other punctuation; a run of one mark is one token
-    """.replace("{abbreviations}", "|".join(_ABBREVIATIONS)),
-    re.VERBOSE,
-)
+    | 'n'(?![{W}])                                        # rock 'n' roll
+    | '(?:s|re|ve|ll|d|m|em|til|n|\d\ds?)(?![{W}'])        # a clitic already split off: it 's; years: '53 '70s
+    | [{W}]+(?:[-/'&][{W}]+|(?<=\d)[.,:]\d+[{M}]*)*       # words, hyphenated words, r&b, numbers
+    | (?:[?!][{M}{S}]*)+                                  # ?!? is one token
+    | [\U0001F1E6-\U0001F1FF]{2}                          # a flag: two regional indicator letters
+    | [^\s{W}][{M}{S}]*(?:\u200d[^\s{W}][{M}{S}]*)+       # symbols joined by U+200D: an emoji sequence
+    | (?P<p>[^\s{W}])[{M}{S}]*(?:(?P=p)[{M}{S}]*)*        # other punctuation; a run of one mark is one token
+"""
+
+
+def _char_class_body(codes: list[int]) -> str:
+    """The inside of a regex character class matching exactly ``codes`` (sorted), as escaped ranges."""
+    parts: list[str] = []
+    start = previous = codes[0]
+    for code in [*codes[1:], -1]:
+        if code != previous + 1:
+            parts.append(re.escape(chr(start)) + ("" if previous == start else "-" + re.escape(chr(previous))))
+            start = code
+        previous = code
+    return "".join(parts)
+
+
+def _marks(codes: Iterable[int]) -> list[int]:
+    """The combining marks (Unicode categories Mn, Mc, Me) among ``codes``."""
+    return [code for code in codes if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me")]
+
+
+@functools.cache
+def _token_pattern(astral: bool) -> re.Pattern[str]:
+    r"""The compiled token pattern; with ``astral`` False it knows only the combining marks of the BMP.
+
+    Python's ``\w`` matches letters and digits but not combining marks (categories Mn, Mc, Me), so the word
+    characters here are ``\w``, the marks and the zero-width non-joiner and joiner (U+200C, U+200D). The pattern
+    is built on first use: scanning the code points for marks takes a few milliseconds.
+    """
+    codes = _marks(_BMP_MARK_CODES)
+    if astral:
+        codes += _marks(code for plane in _ASTRAL_MARK_CODES for code in plane)
+    marks = _char_class_body(codes)
+    classes = {
+        "{W}": rf"\w{marks}\u200c\u200d",
+        "{M}": marks,
+        "{S}": r"\U0001F3FB-\U0001F3FF",
+        "{abbreviations}": "|".join(_ABBREVIATIONS),
+    }
+    pattern = _TOKEN_TEMPLATE
+    for name, value in classes.items():
+        pattern = pattern.replace(name, value)
+    return re.compile(pattern, re.VERBOSE)
+
 
 _OPENING_QUOTE = re.compile(r'(^|(?<=[\s(\[{<]))"')
 
 
 def _normalize(text: str) -> str:
-    """Lower-case, map typographic quotes and ellipses to ASCII, double quotes to `` and ''."""
+    """Lower-case in Unicode NFC form, drop invisible format characters, map typographic quotes and ellipses to
+    ASCII, double quotes to `` and ''."""
     text = text.lower()
     if not text.isascii():
+        # NFC after lower-casing: "e" + U+0301 becomes "é", and lower() can itself give marks ("İ" -> "i" + U+0307)
+        text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
         text = text.replace("\u2018", "'").replace("\u2019", "'").replace("\u2026", "...")
         text = text.replace("\u201c", " `` ").replace("\u201d", " '' ")
     if '"' in text:
@@ -78,8 +149,22 @@ def _split_word(word: str) -> list[str]:
 def tokenize(text: str) -> list[str]:
     r"""Split ``text`` into lower-case word and punctuation tokens (PTB/SST-2 conventions).
 
+    Text in any script is split on the same rules. It is lower-cased and put
+    in Unicode NFC form (after lower-casing, which can itself produce combining
+    marks: ``"İ".lower()`` is ``"i"`` + U+0307), so the composed and decomposed
+    spellings of a word give the same token: ``"café"`` and ``"cafe\u0301"``
+    are both ``['café']``. Combining marks (Unicode categories Mn, Mc, Me) and
+    the zero-width non-joiner and joiner (U+200C, U+200D) stay inside their
+    word (a joiner at a word's edge is dropped), so a word is never cut before
+    a mark: ``"हिन्दी"``, Thai, Vietnamese, Hebrew with points and Arabic with
+    harakat are one token per word. A mark after punctuation or a symbol stays
+    with it (``"❤\ufe0f"``), as do emoji skin tones, emoji joined by U+200D
+    and flags. Invisible format characters never become tokens: a zero-width
+    space separates words; soft hyphens, word joiners and bidirectional marks
+    are dropped.
+
     Args:
-        text: raw English text, or text already tokenized with spaces (SST-2).
+        text: raw text, or text already tokenized with spaces (SST-2).
 
     Returns:
         The tokens, in order. Whitespace only separates tokens; it never
@@ -100,8 +185,12 @@ def tokenize(text: str) -> list[str]:
     if not isinstance(text, str):
         raise TypeError(f"tokenize: expected a str, got {type(text).__name__}")
     tokens: list[str] = []
-    for match in _TOKEN.finditer(_normalize(text)):
-        token = match.group(0)
+    text = _normalize(text)
+    pattern = _token_pattern(astral=not text.isascii() and max(text) > "\uffff")
+    for match in pattern.finditer(text):
+        token = match.group(0).strip(_JOINERS)  # a joiner only means something inside a word
+        if not token:
+            continue
         if "'" in token[1:] or token in _SPLIT_WORDS:
             tokens.extend(_split_word(token))
         else:

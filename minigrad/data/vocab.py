@@ -7,6 +7,10 @@ vocabulary built twice from the same texts is identical.
 The file written by ``save`` is UTF-8 JSON::
 
     {"format": "minigrad-vocab", "version": 1, "itos": ["<pad>", "<unk>", "the", ...]}
+
+Tokens are compared in Unicode NFC form: ``"café"`` written with one code point
+or as ``"e"`` + U+0301 is one token with one id, whichever form the texts, the
+token lists, the lookups or a loaded file use.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import MappingProxyType
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from minigrad.data.text import tokenize
 
@@ -33,14 +37,42 @@ TextOrTokens = str | Sequence[str]
 Tokenizer = Callable[[str], list[str]]
 
 
+def _nfc(token: str) -> str:
+    """``token`` in Unicode NFC form, so that composed and decomposed spellings (``é``, ``e`` + U+0301) are one."""
+    return token if token.isascii() else unicodedata.normalize("NFC", token)
+
+
 def _check_tokens(tokens: object, what: str) -> list[str]:
+    """The tokens as a list of ``str`` in NFC form; a ``TypeError`` names the first one that is not a ``str``."""
     if isinstance(tokens, (bytes, bytearray)) or not isinstance(tokens, Iterable):
         raise TypeError(f"{what}: expected a str or a list of str tokens, got {type(tokens).__name__}")
     tokens = list(tokens)
     for i, token in enumerate(tokens):
         if not isinstance(token, str):
             raise TypeError(f"{what}: token {i} is a {type(token).__name__} ({token!r}), expected str")
-    return tokens
+    return [_nfc(token) for token in tokens]
+
+
+class _TokenIds(Mapping[str, int]):
+    """A read-only ``{token: id}`` view that looks tokens up in NFC form."""
+
+    def __init__(self, stoi: dict[str, int]) -> None:
+        self._stoi = stoi
+
+    def __getitem__(self, token: str) -> int:
+        return self._stoi[_nfc(token) if isinstance(token, str) else token]
+
+    def __contains__(self, token: object) -> bool:
+        return (_nfc(token) if isinstance(token, str) else token) in self._stoi
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stoi)
+
+    def __len__(self) -> int:
+        return len(self._stoi)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._stoi!r})"
 
 
 class Vocab:
@@ -49,10 +81,19 @@ class Vocab:
     Build one from training texts with :meth:`Vocab.build`, or load one saved
     with :meth:`save` using :meth:`Vocab.load`.
 
+    Every token that comes in (``itos``, token lists, the output of a custom
+    tokenizer, lookups with ``in``, :meth:`token_to_id` and :attr:`stoi`) is put
+    in Unicode NFC form first, so the composed and decomposed spellings of a
+    token (``"café"`` with one code point or with ``"e"`` + U+0301) share one id.
+
     Args:
         itos: the tokens in id order; must start with ``"<pad>", "<unk>"`` and
             hold no duplicates.
         tokenizer: splits a ``str`` passed to :meth:`encode` into tokens.
+
+    Raises:
+        ValueError: ``itos`` does not start with ``<pad>``, ``<unk>``, or holds
+            a token twice (two spellings of one token in NFC form count as one).
 
     Examples:
         >>> vocab = Vocab.build(["a good film .", "a bad film ."])
@@ -71,7 +112,8 @@ class Vocab:
         stoi: dict[str, int] = {}
         for i, token in enumerate(itos):
             if token in stoi:
-                raise ValueError(f"Vocab: token {token!r} appears twice, at ids {stoi[token]} and {i}")
+                nfc = "" if token.isascii() else " (tokens are compared in Unicode NFC form)"
+                raise ValueError(f"Vocab: token {token!r} appears twice, at ids {stoi[token]} and {i}{nfc}")
             stoi[token] = i
         self._itos = itos
         self._stoi = stoi
@@ -110,7 +152,7 @@ class Vocab:
             raise TypeError("Vocab.build: texts must be a list of texts, got a single str")
         counts: Counter[str] = Counter()
         for i, text in enumerate(texts):
-            tokens = tokenizer(text) if isinstance(text, str) else _check_tokens(text, f"Vocab.build: text {i}")
+            tokens = _check_tokens(tokenizer(text) if isinstance(text, str) else text, f"Vocab.build: text {i}")
             counts.update(tokens)
         for special in SPECIALS:
             counts.pop(special, None)
@@ -127,14 +169,17 @@ class Vocab:
 
     @property
     def stoi(self) -> Mapping[str, int]:
-        """Read-only ``{token: id}``; a missing token raises ``KeyError`` (use :meth:`token_to_id`)."""
-        return MappingProxyType(self._stoi)
+        """Read-only ``{token: id}``, looked up in NFC form; a missing token raises ``KeyError``.
+
+        Use :meth:`token_to_id` for ``<unk>``'s id instead of a ``KeyError``.
+        """
+        return _TokenIds(self._stoi)
 
     def __len__(self) -> int:
         return len(self._itos)
 
     def __contains__(self, token: object) -> bool:
-        return token in self._stoi
+        return (_nfc(token) if isinstance(token, str) else token) in self._stoi
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocab) and self._itos == other._itos
@@ -146,8 +191,8 @@ class Vocab:
         return f"Vocab({len(self)} tokens: {shown}{', ...' if len(self) > 6 else ''})"
 
     def token_to_id(self, token: str) -> int:
-        """The id of ``token``, or ``1`` (``<unk>``) for a token not in the vocabulary."""
-        return self._stoi.get(token, UNK_ID)
+        """The id of ``token`` (in NFC form), or ``1`` (``<unk>``) for a token not in the vocabulary."""
+        return self._stoi.get(_nfc(token) if isinstance(token, str) else token, UNK_ID)
 
     def encode(self, text: TextOrTokens) -> list[int]:
         """Ids of a text (split with the vocabulary's tokenizer) or of a list of tokens.
@@ -158,7 +203,7 @@ class Vocab:
         Returns:
             One id per token, ``1`` (``<unk>``) for unknown tokens: length T.
         """
-        tokens = self.tokenizer(text) if isinstance(text, str) else _check_tokens(text, "Vocab.encode")
+        tokens = _check_tokens(self.tokenizer(text) if isinstance(text, str) else text, "Vocab.encode")
         get = self._stoi.get
         return [get(token, UNK_ID) for token in tokens]
 

@@ -16,6 +16,7 @@ from backends import Backend
 from minigrad import ops
 from minigrad.autograd import _grad_enabled, run_backward
 from minigrad.backend import backend_of, get_backend
+from minigrad.dtypes import result_type
 
 DEFAULT_FLOAT = "float32"
 
@@ -190,19 +191,32 @@ class Tensor:
         ``t.to("cupy")``, ``t.to("float64")``, ``t.to(backend="numpy", dtype="float32")``.
         A dtype change is differentiable; a backend change gives a new leaf
         (with the same ``requires_grad``).
+
+        Raises:
+            TypeError: ``target`` is neither a backend name nor a dtype, or ``dtype`` is not a
+                float, int or bool dtype (the message lists the backends and dtypes).
+            ValueError: ``backend`` is not a registered backend (the message lists them).
+            RuntimeError: the backend is registered but cannot run here (the message says why).
         """
         if target is not None:
             if isinstance(target, Backend) or (isinstance(target, str) and target in backends.names()):
                 backend = target
             else:
-                dtype = target
+                try:
+                    dtype = self.backend.dtype(target, who="Tensor.to")
+                except TypeError:
+                    names, dtypes = backends.names(), backends.base.DTYPES
+                    raise TypeError(
+                        f"Tensor.to: {target!r} is neither a backend nor a dtype; backends: {', '.join(names)}; "
+                        f"dtypes: {', '.join(dtypes)}" + backends.choices.did_you_mean(target, [*names, *dtypes])
+                    ) from None
         out = self
         if dtype is not None:
-            dt = self.backend.dtype(dtype)
+            dt = self.backend.dtype(dtype, who="Tensor.to")
             if dt != self.dtype:
                 out = _apply(ops.Cast, out, dtype=dt)
         if backend is not None:
-            be = get_backend(backend)
+            be = get_backend(backend, who="Tensor.to")
             if be is not self.backend:
                 array = be.asarray(self.backend.to_numpy(out.data))
                 out = Tensor._wrap(array, be)
@@ -252,62 +266,89 @@ class Tensor:
             self.grad = Tensor._wrap(self.grad.data + g, self.backend)
 
     # -- arithmetic ---------------------------------------------------------
+    # Operands are first brought to one dtype by PyTorch's promotion rules
+    # (minigrad.dtypes): ``bool_mask * 2`` is int64, ``int_tensor / 2`` float32.
     def _lift(self, other: Any) -> "Tensor":
         """``other`` as a tensor on this tensor's backend; Python scalars take this dtype."""
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (int, float, bool)):
-            floaty = isinstance(other, float) and self.dtype.kind != "f"
-            dtype = DEFAULT_FLOAT if floaty else self.dtype
-            return Tensor._wrap(self.backend.xp.asarray(other, dtype=dtype), self.backend)
+            return Tensor._wrap(self.backend.xp.asarray(other, dtype=result_type(self, other)), self.backend)
         return Tensor(other, backend=self.backend)
 
+    def _binary(self, fn_cls: type, other: Any, reflected: bool = False) -> "Tensor":
+        a, b = promote(fn_cls.__name__.lower(), self, other)
+        return _apply(fn_cls, b, a) if reflected else _apply(fn_cls, a, b)
+
     def __add__(self, other: Any) -> "Tensor":
-        return _apply(ops.Add, self, self._lift(other))
+        return self._binary(ops.Add, other)
 
     def __radd__(self, other: Any) -> "Tensor":
-        return _apply(ops.Add, self._lift(other), self)
+        return self._binary(ops.Add, other, reflected=True)
 
     def __sub__(self, other: Any) -> "Tensor":
-        return _apply(ops.Sub, self, self._lift(other))
+        self._check_no_bool_sub(other)
+        return self._binary(ops.Sub, other)
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return _apply(ops.Sub, self._lift(other), self)
+        self._check_no_bool_sub(other)
+        return self._binary(ops.Sub, other, reflected=True)
+
+    def _check_no_bool_sub(self, other: Any) -> None:
+        """PyTorch refuses ``-`` with a bool operand: it is almost always a mask meant to be inverted."""
+        if self.dtype.kind == "b" or isinstance(other, bool) or (isinstance(other, Tensor) and other.dtype.kind == "b"):
+            raise TypeError(
+                "sub: subtraction with a bool operand is not supported; invert a mask with mg.where(mask, 0, 1) "
+                "or convert it first with .to('int64') or .float()"
+            )
 
     def __mul__(self, other: Any) -> "Tensor":
-        return _apply(ops.Mul, self, self._lift(other))
+        return self._binary(ops.Mul, other)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return _apply(ops.Mul, self._lift(other), self)
+        return self._binary(ops.Mul, other, reflected=True)
 
     def __truediv__(self, other: Any) -> "Tensor":
-        return _apply(ops.Div, self, self._lift(other))
+        a, b = promote("div", self, other, floating=True)
+        return _apply(ops.Div, a, b)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
-        return _apply(ops.Div, self._lift(other), self)
+        a, b = promote("div", self, other, floating=True)
+        return _apply(ops.Div, b, a)
 
     def __pow__(self, other: Any) -> "Tensor":
-        if isinstance(other, (int, float)):
-            return _apply(ops.PowScalar, self, p=other)
-        return _apply(ops.Pow, self, self._lift(other))
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            x = self._as_dtype(result_type(self, other))
+            return _apply(ops.PowScalar, x, p=other)
+        return self._binary(ops.Pow, other)
 
     def __rpow__(self, other: Any) -> "Tensor":
-        return _apply(ops.Pow, self._lift(other), self)
+        return self._binary(ops.Pow, other, reflected=True)
 
     def __neg__(self) -> "Tensor":
+        if self.dtype.kind == "b":
+            raise TypeError("neg: negation of a bool tensor is not supported; use ~mask or mask.logical_not()")
         return _apply(ops.Neg, self)
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return matmul(self, self._lift(other))
+        return matmul(*promote("matmul", self, other))
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return matmul(self._lift(other), self)
+        a, b = promote("matmul", self, other)
+        return matmul(b, a)
+
+    def _as_dtype(self, dtype: Any) -> "Tensor":
+        """This tensor in ``dtype`` (differentiable; itself when the dtype already matches)."""
+        return self if self.dtype == dtype else _apply(ops.Cast, self, dtype=self.backend.dtype(dtype))
+
+    def _floating(self) -> "Tensor":
+        """This tensor as floating point (bool and integer tensors become float32, as in PyTorch)."""
+        return self if self.dtype.kind == "f" else self._as_dtype(DEFAULT_FLOAT)
 
     # comparisons give boolean tensors outside the graph (for masks and where)
     def _compare(self, other: Any, op: Any) -> "Tensor":
-        other = self._lift(other)
-        backend_of(op.__name__, (self, other))
-        return Tensor._wrap(op(self.data, other.data), self.backend)
+        a, b = promote(op.__name__, self, other)
+        return Tensor._wrap(op(a.data, b.data), self.backend)
 
     def __lt__(self, other: Any) -> "Tensor":
         return self._compare(other, operator.lt)
@@ -329,22 +370,22 @@ class Tensor:
 
     # -- elementwise functions -------------------------------------------------
     def exp(self) -> "Tensor":
-        return _apply(ops.Exp, self)
+        return _apply(ops.Exp, self._floating())
 
     def log(self) -> "Tensor":
-        return _apply(ops.Log, self)
+        return _apply(ops.Log, self._floating())
 
     def sqrt(self) -> "Tensor":
-        return _apply(ops.Sqrt, self)
+        return _apply(ops.Sqrt, self._floating())
 
     def abs(self) -> "Tensor":
         return _apply(ops.Abs, self)
 
     def tanh(self) -> "Tensor":
-        return _apply(ops.Tanh, self)
+        return _apply(ops.Tanh, self._floating())
 
     def sigmoid(self) -> "Tensor":
-        return _apply(ops.Sigmoid, self)
+        return _apply(ops.Sigmoid, self._floating())
 
     def relu(self) -> "Tensor":
         return _apply(ops.Relu, self)
@@ -360,6 +401,13 @@ class Tensor:
         return _apply(ops.Sum, self, axis=_normalize_axis("sum", axis, self.ndim), keepdims=keepdims)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+        """Mean over ``axis`` (all axes when None) of a floating-point tensor.
+
+        Raises:
+            TypeError: the tensor is not floating point (PyTorch's rule; use ``x.float().mean()``).
+        """
+        if self.dtype.kind != "f":
+            raise TypeError(f"mean: the input must be floating point, got {self.dtype}; use x.float().mean()")
         axes = _normalize_axis("mean", axis, self.ndim)
         count = self.numel() if axes is None else _prod(self.shape[a] for a in axes)
         return _apply(ops.Sum, self, axis=axes, keepdims=keepdims) / count
@@ -400,7 +448,10 @@ class Tensor:
         axis = _normalize_axis("unsqueeze", axis, self.ndim + 1)[0]
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
-    def squeeze(self, axis: int) -> "Tensor":
+    def squeeze(self, axis: int | Sequence[int] | None = None) -> "Tensor":
+        """Remove size-1 axes: ``axis`` (an int, or a tuple of them), or every size-1 axis when None."""
+        if axis is None or not isinstance(axis, int):
+            return self._squeeze_axes(axis)
         axes = _normalize_axis("squeeze", axis, self.ndim)
         if not axes:  # a 0-d tensor
             return self.reshape(())
@@ -433,8 +484,386 @@ class Tensor:
     def T(self) -> "Tensor":
         return self.transpose()
 
+    # -- more ops (PyTorch names) ---------------------------------------------
+    # argmax/argmin, expand/broadcast_to, flip, split/chunk, gather/take_along_axis,
+    # repeat/tile/repeat_interleave, cumsum, var/std, sign/floor/ceil/round, sin/cos.
+    # Free functions (argmax, maximum, broadcast_to, ...) are at the end of the file.
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> "Tensor":
+        """Index of the largest element along ``axis`` (of the flattened tensor when None), as int64.
+
+        Ties give the first occurrence, and nan counts as larger than any number
+        (the first nan wins), as in PyTorch. The result is outside the graph.
+
+        Args:
+            axis: the axis to reduce; None flattens first.
+            keepdims: keep the reduced axis (every axis when ``axis`` is None) as size 1.
+
+        Returns:
+            An int64 tensor: the shape without ``axis``; ``()`` for ``axis=None``.
+
+        Raises:
+            ValueError: ``axis`` is out of range, or the reduced axis (or the tensor) is empty.
+        """
+        return self._arg_extremum("argmax", axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> "Tensor":
+        """Index of the smallest element along ``axis``, as int64; see :meth:`argmax` (nan wins here too)."""
+        return self._arg_extremum("argmin", axis, keepdims)
+
+    def _arg_extremum(self, op: str, axis: int | None, keepdims: bool) -> "Tensor":
+        if axis is not None and (isinstance(axis, bool) or not isinstance(axis, int)):
+            raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
+        axes = _normalize_axis(op, axis, self.ndim)
+        xp = self.backend.xp
+        if (self.numel() == 0 and axes is None) or (axes and self.shape[axes[0]] == 0):
+            where = "tensor" if axes is None else f"axis {axis} of the tensor"
+            raise ValueError(f"{op}: the {where} of shape {self.shape} is empty; it has no {op[3:]}imum")
+        if self.ndim == 0:  # PyTorch: the one element is at index 0
+            return Tensor._wrap(xp.zeros((), dtype="int64"), self.backend)
+        found = getattr(xp, op)(self.data, axis=None if axes is None else axes[0], keepdims=keepdims)
+        return Tensor._wrap(xp.asarray(found, dtype="int64"), self.backend)
+
+    def expand(self, *sizes: int | Sequence[int]) -> "Tensor":
+        """A view stretched to ``sizes``: size-1 axes repeat, new axes are added in front.
+
+        ``-1`` keeps an existing axis's size (PyTorch): ``x (3, 1)``,
+        ``x.expand(-1, 4)`` is ``(3, 4)`` and ``x.expand(2, 3, 4)`` is ``(2, 3, 4)``.
+        No data is copied; the gradient sums over the stretched axes.
+
+        Raises:
+            ValueError: fewer sizes than dimensions, ``-1`` for a new axis, or an
+                axis of size other than 1 asked to change size.
+        """
+        return _apply(ops.BroadcastTo, self, shape=_target_shape("expand", self.shape, _sizes(sizes)))
+
+    def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
+        """This tensor broadcast to ``shape`` (NumPy's rules; ``-1`` keeps a size as in PyTorch); see :meth:`expand`."""
+        return _apply(ops.BroadcastTo, self, shape=_target_shape("broadcast_to", self.shape, _sizes((shape,))))
+
+    def _squeeze_axes(self, axis: Sequence[int] | None) -> "Tensor":
+        """``squeeze()``: drop every size-1 axis; ``squeeze((a, b))``: each axis as ``squeeze(a)`` would."""
+        if axis is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        axes = _normalize_axis("squeeze", axis, self.ndim)
+        out = self.reshape(self.shape)
+        for a in reversed(axes):  # from the last, so the earlier axes keep their numbers
+            out = out.squeeze(a)
+        return out
+
+    def flip(self, axis: int | Sequence[int] | None) -> "Tensor":
+        """Reverse the order of the elements along ``axis`` (an int or a tuple; None reverses every axis).
+
+        Raises:
+            ValueError: an axis is out of range or repeated.
+        """
+        axes = _normalize_axis("flip", axis, self.ndim)
+        axes = range(self.ndim) if axes is None else axes
+        if self.ndim == 0:
+            return self.reshape(())
+        reverse = slice(None, None, -1)
+        return self[tuple(reverse if d in axes else slice(None) for d in range(self.ndim))]
+
+    def split(self, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple["Tensor", ...]:
+        """Cut into pieces along ``axis``, as ``torch.split``.
+
+        An int ``k`` gives pieces of length ``k`` (the last one shorter when
+        ``k`` does not divide the length); a list gives the length of each
+        piece, which must add up to the length of ``axis``.
+        ``x (5, 2)``: ``x.split(2)`` is ``(2, 2), (2, 2), (1, 2)``; ``x.split([1, 4])``
+        is ``(1, 2), (4, 2)``.
+
+        Returns:
+            A tuple of tensors (slices of this one in the graph).
+
+        Raises:
+            ValueError: a 0-d tensor, a negative or zero size (zero only fits an
+                empty axis), or sizes that do not add up to the length.
+        """
+        axis = _split_axis("split", self.shape, axis)
+        n = self.shape[axis]
+        if isinstance(split_size_or_sections, int):
+            k = split_size_or_sections
+            if k < 0 or (k == 0 and n != 0):
+                raise ValueError(
+                    f"split: split size must be positive (0 only for an empty axis), got {k} "
+                    f"for axis {axis} of shape {self.shape}"
+                )
+            sizes = [k] * (n // k) + [n % k] if k else [0]
+            sizes = [s for s in sizes if s] or [0]
+        else:
+            sizes = [int(s) for s in split_size_or_sections]
+            if any(s < 0 for s in sizes) or sum(sizes) != n:
+                raise ValueError(
+                    f"split: sizes {sizes} must be non-negative and add up to {n}, the length of axis {axis} "
+                    f"of shape {self.shape}"
+                )
+        return self._pieces(axis, sizes)
+
+    def chunk(self, chunks: int, axis: int = 0) -> tuple["Tensor", ...]:
+        """Cut into at most ``chunks`` pieces of equal length ``ceil(n / chunks)`` along ``axis``, as ``torch.chunk``.
+
+        The last piece is shorter when the length ``n`` does not divide
+        evenly, and there are fewer pieces when ``n`` is small:
+        ``(6,)`` in 4 chunks gives three pieces of 2.
+
+        Raises:
+            ValueError: ``chunks`` is not positive, or the tensor is 0-d.
+        """
+        axis = _split_axis("chunk", self.shape, axis)
+        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks <= 0:
+            raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+        n = self.shape[axis]
+        if n == 0:
+            return self._pieces(axis, [0] * chunks)
+        return self.split(-(-n // chunks), axis)
+
+    def _pieces(self, axis: int, sizes: Sequence[int]) -> tuple["Tensor", ...]:
+        lead = (slice(None),) * axis
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        return tuple(self[lead + (slice(s, s + k),)] for s, k in zip(starts, sizes))
+
+    def gather(self, axis: int, index: Any) -> "Tensor":
+        """``out[i][j][k] = x[i][index[i][j][k]][k]`` for ``axis=1``: ``torch.gather``.
+
+        ``index`` (integers, the input's number of dimensions) gives the shape
+        of the result; outside ``axis`` it may be smaller than the input, never
+        larger, and it does not broadcast. Repeated indices accumulate their
+        gradients.
+
+        Args:
+            axis: the axis to pick along.
+            index: integer tensor, array or nested list, values in [0, length of ``axis``).
+
+        Raises:
+            TypeError: ``index`` does not hold integers.
+            ValueError: ``index`` has another number of dimensions, or is larger outside ``axis``.
+            IndexError: an index is out of range.
+        """
+        index = _as_indices("gather", self, index)
+        if index.ndim != self.ndim:
+            raise ValueError(
+                f"gather: index must have the input's {self.ndim} dimensions, got index shape "
+                f"{tuple(index.shape)} for input shape {self.shape}"
+            )
+        axes = _normalize_axis("gather", axis, self.ndim)
+        if not axes:  # 0-d input and index
+            return self.reshape(1).gather(0, index.reshape(1)).reshape(())
+        axis = axes[0]
+        others = [d for d in range(self.ndim) if d != axis]
+        if any(index.shape[d] > self.shape[d] for d in others):
+            raise ValueError(
+                f"gather: index shape {tuple(index.shape)} must be no larger than input shape {self.shape} "
+                f"outside axis {axis}"
+            )
+        _check_index_range("gather", index, self.shape, axis, negative=False)
+        x = self
+        if any(index.shape[d] < self.shape[d] for d in others):
+            x = self[tuple(slice(None) if d == axis else slice(0, index.shape[d]) for d in range(self.ndim))]
+        return _apply(ops.TakeAlongAxis, x, indices=index, axis=axis)
+
+    def take_along_axis(self, indices: Any, axis: int | None) -> "Tensor":
+        """Pick along ``axis`` by ``indices``, as ``numpy.take_along_axis`` (``torch.take_along_dim``).
+
+        ``indices`` has the input's number of dimensions and broadcasts against
+        it outside ``axis``; negative indices count from the end. With
+        ``axis=None`` both are flattened first. Repeated indices accumulate
+        their gradients. ``x (N, C)``, ``x.take_along_axis(t[:, None], 1)`` is ``(N, 1)``.
+
+        Raises:
+            TypeError: ``indices`` does not hold integers.
+            ValueError: another number of dimensions, or shapes that do not broadcast outside ``axis``.
+            IndexError: an index is out of range.
+        """
+        indices = _as_indices("take_along_axis", self, indices)
+        if axis is None:
+            return self.reshape(-1).take_along_axis(indices.reshape(-1), 0)
+        if indices.ndim != self.ndim:
+            raise ValueError(
+                f"take_along_axis: indices must have the input's {self.ndim} dimensions, got indices shape "
+                f"{tuple(indices.shape)} for input shape {self.shape}"
+            )
+        axes = _normalize_axis("take_along_axis", axis, self.ndim)
+        if not axes:  # 0-d input and indices
+            return self.reshape(1).take_along_axis(indices.reshape(1), 0).reshape(())
+        axis = axes[0]
+        if any(a != b and 1 not in (a, b) for d, (a, b) in enumerate(zip(indices.shape, self.shape)) if d != axis):
+            raise ValueError(
+                f"take_along_axis: indices shape {tuple(indices.shape)} does not broadcast against input shape "
+                f"{self.shape} outside axis {axis}"
+            )
+        _check_index_range("take_along_axis", indices, self.shape, axis, negative=True)
+        return _apply(ops.TakeAlongAxis, self, indices=indices, axis=axis)
+
+    def repeat(self, *sizes: int | Sequence[int]) -> "Tensor":
+        """Tile the whole tensor ``sizes[i]`` times along axis ``i``: PyTorch's ``Tensor.repeat`` (NumPy's ``tile``).
+
+        There must be at least one count per dimension; extra counts add
+        leading axes. ``x (2, 3)``, ``x.repeat(2, 1, 2)`` is ``(2, 2, 6)``.
+        For NumPy's ``repeat`` (each element in turn) see :meth:`repeat_interleave`.
+
+        Raises:
+            ValueError: fewer counts than dimensions, or a negative count.
+        """
+        reps = _sizes(sizes)
+        if len(reps) < self.ndim:
+            raise ValueError(
+                f"repeat: got {len(reps)} counts {reps} for shape {self.shape}; give one per dimension "
+                "at least (tile accepts fewer)"
+            )
+        if any(r < 0 for r in reps):
+            raise ValueError(f"repeat: counts must be non-negative, got {reps}")
+        shape = (1,) * (len(reps) - self.ndim) + self.shape
+        # (r0, r1) x (n0, n1): view as (1, n0, 1, n1), broadcast to (r0, n0, r1, n1), merge pairs
+        pairs = tuple(v for n in shape for v in (1, n))
+        stretched = tuple(v for r, n in zip(reps, shape) for v in (r, n))
+        return self.reshape(pairs).broadcast_to(stretched).reshape(tuple(r * n for r, n in zip(reps, shape)))
+
+    def tile(self, reps: int | Sequence[int]) -> "Tensor":
+        """Like :meth:`repeat`, but fewer counts than dimensions are padded with leading 1s (``torch.tile``)."""
+        reps = _sizes((reps,))
+        return self.repeat((1,) * (self.ndim - len(reps)) + reps)
+
+    def repeat_interleave(self, repeats: int | Sequence[int] | "Tensor", axis: int | None = None) -> "Tensor":
+        """Repeat each element (each slice along ``axis``) ``repeats`` times in place: NumPy's ``repeat``.
+
+        ``[1, 2].repeat_interleave(2)`` is ``[1, 1, 2, 2]``. ``repeats`` is an
+        int, or one count per slice (a list or integer tensor of the length
+        of ``axis``, or of length 1). ``axis=None`` flattens first (a 0-d
+        tensor is always flattened; PyTorch raises there).
+
+        Raises:
+            ValueError: a negative count, or counts of the wrong length.
+        """
+        x, axis = (self.reshape(-1), 0) if axis is None or self.ndim == 0 else (self, axis)
+        if self.ndim == 0:
+            _normalize_axis("repeat_interleave", 0 if axis is None else axis, 0)
+        axis = _normalize_axis("repeat_interleave", axis, x.ndim)[0]
+        n = x.shape[axis]
+        if isinstance(repeats, int):
+            if repeats < 0:
+                raise ValueError(f"repeat_interleave: repeats must be non-negative, got {repeats}")
+            stretched = x.shape[: axis + 1] + (repeats,) + x.shape[axis + 1 :]
+            merged = x.shape[:axis] + (n * repeats,) + x.shape[axis + 1 :]
+            return x.unsqueeze(axis + 1).expand(stretched).reshape(merged)
+        xp = self.backend.xp
+        counts = _as_indices("repeat_interleave", self, repeats).reshape(-1)
+        if counts.shape[0] not in (1, n) or (counts.size and int(counts.min()) < 0):
+            raise ValueError(
+                f"repeat_interleave: repeats must be {n} (or 1) non-negative counts for axis {axis} "
+                f"of shape {x.shape}, got {counts.shape[0]}"
+            )
+        index = xp.repeat(xp.arange(n), counts if counts.shape[0] == n else int(counts[0]))
+        return x[(slice(None),) * axis + (index,)]
+
+    def cumsum(self, axis: int) -> "Tensor":
+        """Cumulative sum along ``axis``: ``y_i = x_0 + ... + x_i``; integer and bool tensors give int64.
+
+        Raises:
+            ValueError: ``axis`` is out of range.
+        """
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"cumsum: axis must be an int, got {axis!r}")
+        axes = _normalize_axis("cumsum", axis, self.ndim)
+        if not axes:  # 0-d: the sum of one element
+            return self.reshape(())
+        return _apply(ops.CumSum, self, axis=axes[0])
+
+    def var(
+        self,
+        axis: int | Sequence[int] | None = None,
+        correction: float = 1,
+        keepdims: bool = False,
+        *,
+        unbiased: bool | None = None,
+    ) -> "Tensor":
+        """Variance over ``axis``: ``sum((x - mean)^2) / max(0, n - correction)``, as in PyTorch 2.
+
+        The default ``correction=1`` is the unbiased (sample) variance;
+        ``correction=0`` the population variance. ``unbiased=True/False`` is the
+        older spelling of ``correction=1/0`` (so is a bool second argument,
+        ``x.var(1, False)``). ``n - correction <= 0`` gives inf or nan, as in
+        PyTorch. The gradient is ``2 (x - mean) / (n - correction)``.
+
+        Raises:
+            TypeError: the tensor is not floating point.
+            ValueError: ``axis`` is out of range, or both ``correction`` and ``unbiased`` are given.
+        """
+        correction = _correction("var", correction, unbiased)
+        if self.dtype.kind != "f":
+            raise TypeError(f"var: the input must be floating point, got {self.dtype}; use x.float().var()")
+        axes = _normalize_axis("var", axis, self.ndim)
+        n = self.numel() if axes is None else _prod(self.shape[a] for a in axes)
+        # the mean is held constant: its derivative term, sum(x - mean) / n, is exactly zero
+        dev = self - self.detach().mean(axes, keepdims=True)
+        return (dev * dev).sum(axes, keepdims) / max(0, n - correction)
+
+    def std(
+        self,
+        axis: int | Sequence[int] | None = None,
+        correction: float = 1,
+        keepdims: bool = False,
+        *,
+        unbiased: bool | None = None,
+    ) -> "Tensor":
+        """Standard deviation ``sqrt(var)`` over ``axis``; arguments as in :meth:`var`.
+
+        Where the standard deviation is 0 (constant input) the gradient is 0, as
+        in PyTorch, not the 0 * inf of the chain rule through sqrt.
+
+        Raises:
+            TypeError: the tensor is not floating point.
+            ValueError: ``axis`` is out of range, or both ``correction`` and ``unbiased`` are given.
+        """
+        v = self.var(axis, correction, keepdims, unbiased=unbiased)
+        zero = v.detach() == 0
+        # sqrt only where v != 0 (nan and inf included), so no 1 / (2 sqrt(0)) reaches the gradient
+        return where(zero, 0.0, where(zero, 1.0, v).sqrt())
+
+    def sign(self) -> "Tensor":
+        """-1, 0 or 1 by the sign of each element; ``sign(nan)`` is 0 and the gradient is 0, as in PyTorch."""
+        return _apply(ops.Sign, self)
+
+    def floor(self) -> "Tensor":
+        """Round down to an integer value (same dtype); the gradient is 0, as in PyTorch."""
+        return _apply(ops.Floor, self)
+
+    def ceil(self) -> "Tensor":
+        """Round up to an integer value (same dtype); the gradient is 0, as in PyTorch."""
+        return _apply(ops.Ceil, self)
+
+    def round(self, decimals: int = 0) -> "Tensor":
+        """Round to ``decimals`` places, halves to even (``0.5 -> 0``, ``2.5 -> 2``); the gradient is 0.
+
+        Raises:
+            TypeError: ``decimals`` is not 0 for an integer tensor (as in PyTorch).
+        """
+        if decimals != 0 and self.dtype.kind != "f":
+            raise TypeError(f"round: decimals needs a floating-point tensor, got {self.dtype}")
+        return _apply(ops.Round, self, decimals=decimals)
+
+    def sin(self) -> "Tensor":
+        """Sine, elementwise (integer tensors become float32)."""
+        return _apply(ops.Sin, self._floating())
+
+    def cos(self) -> "Tensor":
+        """Cosine, elementwise (integer tensors become float32)."""
+        return _apply(ops.Cos, self._floating())
+
     def __getitem__(self, index: Any) -> "Tensor":
+        """``x[index]`` with PyTorch's semantics (differentiable).
+
+        Ints, slices, ``None`` and ``...`` select as in NumPy; integer or
+        boolean index arrays gather (repeated indices accumulate gradients).
+        When ints are mixed with index arrays, the ints select first, as in
+        PyTorch: on a ``(3, 4, 5)`` tensor ``x[1, :, [0, 2]]`` has shape
+        ``(4, 2)`` (NumPy would move the gathered axis first and give ``(2, 4)``).
+        """
         index, basic = self._index(index)
+        if not basic and isinstance(index, tuple):
+            ints_first = _split_int_selection(index)
+            if ints_first is not None:
+                selected = _apply(ops.GetItem, self, index=ints_first[0], basic=True)
+                return _apply(ops.GetItem, selected, index=ints_first[1], basic=False)
         return _apply(ops.GetItem, self, index=index, basic=basic)
 
     def _index(self, index: Any) -> tuple[Any, bool]:
@@ -453,6 +882,33 @@ class Tensor:
             out.append(item)
         basic = all(isinstance(i, _BASIC_INDEX_TYPES) for i in out)
         return (tuple(out) if isinstance(index, tuple) else out[0]), basic
+
+
+def _is_int(item: Any) -> bool:
+    return isinstance(item, int) and not isinstance(item, bool)
+
+
+def _split_int_selection(index: tuple) -> tuple[tuple, tuple] | None:
+    """``(ints, rest)`` for an index mixing ints with index arrays, so that
+    ``x[index] == x[ints][rest]`` as in PyTorch; None when there is no such mix.
+
+    ``ints`` keeps each int and puts a full slice on every other axis an item
+    consumes (a boolean mask consumes its ndim axes, ``None`` none); ``rest``
+    is the index without the ints.
+    """
+    if not any(_is_int(i) for i in index):
+        return None
+    ints: list = []
+    for item in index:
+        if _is_int(item) or item is Ellipsis:
+            ints.append(item)
+        elif item is None:
+            continue
+        elif hasattr(item, "dtype") and item.dtype.kind == "b":
+            ints.extend([slice(None)] * max(item.ndim, 1))
+        else:
+            ints.append(slice(None))
+    return tuple(ints), tuple(i for i in index if not _is_int(i))
 
 
 def _prod(values: Iterable[int]) -> int:
@@ -510,12 +966,154 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return _apply(ops.Stack, *tensors, axis=axis)
 
 
+def promote(op: str, *operands: Any, floating: bool = False) -> list[Tensor]:
+    """``operands`` (tensors, arrays, lists or Python numbers) as tensors of one dtype and backend.
+
+    The dtype follows PyTorch's promotion rules (:mod:`minigrad.dtypes`);
+    ``floating=True`` turns a bool or integer result into float32 (true
+    division). Python numbers become 0-d tensors; tensors are cast
+    differentiably, so a float32 input of a float64 op gets a float32 gradient.
+
+    Raises:
+        RuntimeError: the tensors live on different backends (naming ``op``).
+    """
+    if len(operands) == 2 and not floating:  # fast paths: the common cases of the recurrent layers
+        a, b = operands
+        if type(a) is Tensor and type(b) is Tensor and a.dtype == b.dtype and a.backend is b.backend:
+            return [a, b]
+        if type(a) is Tensor and type(b) in (int, float) and a.dtype.kind == "f":
+            return [a, Tensor._wrap(a.backend.xp.asarray(b, dtype=a.dtype), a.backend)]
+    tensors = [x for x in operands if isinstance(x, Tensor)]
+    backend = tensors[0].backend if tensors else get_backend()
+    if len(tensors) > 1:
+        backend_of(op, tuple(tensors))
+    items = [x if isinstance(x, (Tensor, int, float, bool)) else Tensor(x, backend=backend) for x in operands]
+    dtype = result_type(*items)
+    if floating and dtype.kind != "f":
+        dtype = backend.dtype(DEFAULT_FLOAT)
+    return [
+        x._as_dtype(dtype) if isinstance(x, Tensor) else Tensor._wrap(backend.xp.asarray(x, dtype=dtype), backend)
+        for x in items
+    ]
+
+
 def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise ``a`` where ``cond`` is true, else ``b``; ``cond`` gets no gradient."""
+    """Elementwise ``a`` where ``cond`` is true, else ``b``; ``cond`` gets no gradient.
+
+    ``a`` and ``b`` (tensors or Python numbers) are promoted to one dtype by
+    PyTorch's rules: ``where(mask, 4, 2)`` is int64, ``where(mask, x, 0)``
+    keeps ``x``'s dtype.
+    """
     ref = next((x for x in (a, b, cond) if isinstance(x, Tensor)), None)
-    ref = ref if ref is not None else Tensor(a)
-    a, b = ref._lift(a), ref._lift(b)
-    cond = cond.data if isinstance(cond, Tensor) else ref.backend.asarray(cond)
+    backend = ref.backend if ref is not None else get_backend()
+    a, b = promote("where", a, b)
+    cond = cond.data if isinstance(cond, Tensor) else backend.asarray(cond)
     if cond.dtype.kind != "b":
         cond = cond != 0
     return _apply(ops.Where, a, b, cond=cond)
+
+
+# -- more ops (PyTorch names): free functions and helpers ----------------------
+def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the largest element of ``x`` along ``axis`` (flattened when None), as int64: :meth:`Tensor.argmax`."""
+    return x.argmax(axis, keepdims)
+
+
+def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the smallest element of ``x`` along ``axis`` (flattened when None), as int64: :meth:`Tensor.argmin`."""
+    return x.argmin(axis, keepdims)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise larger of ``a`` and ``b`` (tensors or numbers), broadcast like NumPy.
+
+    nan in either gives nan. On ties each input receives half the gradient,
+    and where the result is nan both receive all of it (PyTorch 2.x).
+
+    Raises:
+        ValueError: the shapes do not broadcast (naming both).
+    """
+    return _apply(ops.Maximum, *promote("maximum", a, b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise smaller of ``a`` and ``b``, broadcast like NumPy; ties and nan as in :func:`maximum`.
+
+    Raises:
+        ValueError: the shapes do not broadcast (naming both).
+    """
+    return _apply(ops.Minimum, *promote("minimum", a, b))
+
+
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """``x`` broadcast to ``shape`` without copying (``-1`` keeps a size); see :meth:`Tensor.expand`.
+
+    Raises:
+        ValueError: ``x``'s shape does not broadcast to ``shape``.
+    """
+    return x.broadcast_to(shape)
+
+
+def _sizes(args: tuple) -> tuple:
+    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike as ``(2, 3)``; an int alone as ``(n,)``."""
+    if len(args) == 1 and not isinstance(args[0], int):
+        args = tuple(args[0])
+    for s in args:
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise TypeError(f"sizes must be ints, got {args!r}")
+    return tuple(args)
+
+
+def _target_shape(op: str, shape: tuple, sizes: tuple) -> tuple:
+    """The shape ``expand``/``broadcast_to`` make of ``shape``: ``-1`` keeps a size; only size-1 axes change."""
+    new = len(sizes) - len(shape)
+    if new < 0:
+        raise ValueError(f"{op}: {sizes} has fewer dimensions than the tensor's shape {shape}")
+    out = []
+    for i, s in enumerate(sizes):
+        n = shape[i - new] if i >= new else None
+        if s == -1 and n is not None:
+            s = n
+        if s < 0 or (n is not None and n != 1 and n != s):
+            why = "-1 only keeps an existing size" if s == -1 else f"axis of size {n} can only stay {n}"
+            raise ValueError(f"{op}: cannot broadcast shape {shape} to {sizes}: size {s} at position {i} ({why})")
+        out.append(s)
+    return tuple(out)
+
+
+def _split_axis(op: str, shape: tuple, axis: int) -> int:
+    if not shape:
+        raise ValueError(f"{op}: needs a tensor with at least 1 dimension, got a 0-d tensor (shape ())")
+    return _normalize_axis(op, axis, len(shape))[0]
+
+
+def _as_indices(op: str, x: Tensor, indices: Any) -> Any:
+    """``indices`` (a tensor, array or nested list) as an integer array on ``x``'s backend."""
+    if isinstance(indices, Tensor):
+        backend_of(op, (x, indices))
+        indices = indices.data
+    else:
+        indices = x.backend.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be integers, got dtype {indices.dtype}")
+    return indices
+
+
+def _check_index_range(op: str, index: Any, shape: tuple, axis: int, negative: bool) -> None:
+    """Raise IndexError unless every index is in [0, n), or [-n, n) when ``negative`` is allowed."""
+    n = shape[axis]
+    if index.size == 0:
+        return
+    lo, hi = int(index.min()), int(index.max())
+    if lo < (-n if negative else 0) or hi >= n:
+        bad = lo if lo < (-n if negative else 0) else hi
+        valid = f"[{-n}, {n})" if negative else f"[0, {n})"
+        raise IndexError(f"{op}: index {bad} is out of range {valid} for axis {axis} of shape {shape}")
+
+
+def _correction(op: str, correction: float, unbiased: bool | None) -> float:
+    if unbiased is not None:
+        if correction != 1:
+            raise ValueError(f"{op}: give correction or unbiased, not both (got {correction!r} and {unbiased!r})")
+        return 1 if unbiased else 0
+    return int(correction) if isinstance(correction, bool) else correction

@@ -87,7 +87,7 @@ case("pow_negative", lambda a: a**-2, [nonzero(3, 2)], lambda a: a**-2.0, lambda
 case("pow_half", lambda a: a**0.5, [positive(4)], np.sqrt, lambda a: a**0.5, elementwise=True)
 # exponents whose derivative at base 0 reads 0 * inf in the closed form (PyTorch: 0 for exponent 0)
 for _p in (0, 1, 2, 0.0, 2.5, -1):
-    case(f"pow_exponent_{_p!r}", lambda a, p=_p: a**p, [nonzero(4)], lambda a, p=_p: a ** float(p),
+    case(f"pow_exponent_{_p!r}", lambda a, p=_p: a**p, [positive(4)], lambda a, p=_p: a ** float(p),
          lambda a, p=_p: a**p, elementwise=True)
 case("sub_same", lambda a, b: a - b, [normal(3, 4), normal(3, 4)], np.subtract, lambda a, b: a - b, elementwise=True)
 case("mul_same", lambda a, b: a * b, [normal(3, 4), normal(3, 4)], np.multiply, lambda a, b: a * b, elementwise=True)
@@ -242,6 +242,19 @@ index_case("rows_cols_3d", (3, 4, 2), (_ROWS, _COLS))
 index_case("array_int_mixed", (3, 4), (_ROWS, 2))
 index_case("bool_mask_full", (3, 4), _MASK)
 index_case("bool_mask_rows", (4, 3), np.array([True, False, True, True]))
+# an int mixed with index arrays: the int selects first (PyTorch), so the gathered axis stays in place;
+# the references spell out the two steps
+_MASK5 = np.array([True, False, True, False, True])
+for _name, _idx, _ref in [
+    ("int_slice_array", (1, slice(None), [0, 2]), lambda x: x[1][:, [0, 2]]),
+    ("array_slice_int", ([0, 2], slice(None), 1), lambda x: x[:, :, 1][[0, 2]]),
+    ("int_slice_array_2d", (1, slice(None), np.array([[0, 1], [2, 3]])), lambda x: x[1][:, np.array([[0, 1], [2, 3]])]),
+    ("int_none_slice_array", (1, None, slice(None), [0, 2]), lambda x: x[1][None][:, :, [0, 2]]),
+    ("int_slice_mask", (1, slice(None), _MASK5), lambda x: x[1][:, _MASK5]),
+    ("ellipsis_int_array", (Ellipsis, 1, [3, 0]), lambda x: x[:, 1, :][:, [3, 0]]),
+]:
+    case(f"getitem_mixed_{_name}", lambda x, i=_idx: x[i], [normal(3, 4, 5)], _ref,
+         lambda x, i=_idx: x[_to_torch_index(tuple(np.asarray(v) if isinstance(v, list) else v for v in i))])
 case("getitem_tensor_index", lambda x: x[mg.tensor([1, 1, 0])], [normal(3, 2)], lambda x: x[[1, 1, 0]],
      lambda x: x[torch.tensor([1, 1, 0])])
 # non-leaf indexing: index gradients mixed with dense gradients and with each other

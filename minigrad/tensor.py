@@ -445,7 +445,13 @@ class Tensor:
 
     def unsqueeze(self, axis: int) -> "Tensor":
         """Insert a size-1 axis at ``axis`` (in [-ndim - 1, ndim])."""
-        axis = _normalize_axis("unsqueeze", axis, self.ndim + 1)[0]
+        n = self.ndim + 1
+        if isinstance(axis, bool) or not isinstance(axis, int) or not -n <= axis < n:
+            raise ValueError(
+                f"unsqueeze: axis {axis!r} is out of range for a tensor with {self.ndim} dimensions; "
+                f"valid: in [{-n}, {n - 1}]"
+            )
+        axis %= n
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def squeeze(self, axis: int | Sequence[int] | None = None) -> "Tensor":

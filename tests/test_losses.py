@@ -227,3 +227,13 @@ def test_cross_entropy_ignore_minus_100_matches_torch_default():
     ref = torch.nn.CrossEntropyLoss()(torch.tensor(logits_np), torch.tensor(target_np))
     out = nn.CrossEntropyLoss(ignore_index=-100)(mg.tensor(logits_np), target_np)
     np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-7)
+
+
+def test_nll_loss_errors_name_nll_loss():
+    """Errors name the function the user called, not the one it shares code with."""
+    with pytest.raises(ValueError, match="^nll_loss: log_probs"):
+        F.nll_loss(mg.zeros(3, 4), [0, 1])
+    with pytest.raises(IndexError, match="^nll_loss: target values"):
+        F.nll_loss(mg.zeros(2, 4), [0, 7])
+    with pytest.raises(ValueError, match="^cross_entropy: logits"):
+        F.cross_entropy(mg.zeros(3, 4), [0, 1])

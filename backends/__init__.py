@@ -16,6 +16,7 @@ from importlib import metadata
 
 from backends import cupy_backend, numpy_backend
 from backends.base import Backend
+from backends.choices import did_you_mean
 
 __all__ = ["Backend", "available", "get", "names", "register", "seed_all", "unavailable_reason"]
 
@@ -54,21 +55,29 @@ def names() -> list[str]:
     return list(_factories)
 
 
-def get(name: str) -> Backend:
+def get(name: str, who: str | None = None) -> Backend:
     """The backend called ``name``.
 
+    Args:
+        name: a registered name (see :func:`names`), or a :class:`Backend`, returned as is.
+        who: the function the user called, to start the error message with (e.g. ``"set_backend"``).
+
     Raises:
-        ValueError: ``name`` is not registered (the message lists the known names).
+        ValueError: ``name`` is not registered (the message lists the known names and suggests the closest).
         RuntimeError: the backend is registered but cannot run here (the message says why).
     """
     if isinstance(name, Backend):
         return name
-    backend = _instances.get(name)
+    backend = _instances.get(name) if isinstance(name, str) else None
     if backend is not None:
         return backend
     _load_entry_points()
-    if name not in _factories:
-        raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(sorted(_factories))}")
+    if not isinstance(name, str) or name not in _factories:
+        known = sorted(_factories)
+        raise ValueError(
+            f"{who + ': ' if who else ''}unknown backend {name!r}; known backends: {', '.join(known)}"
+            + did_you_mean(name, known)
+        )
     if name in _errors:
         raise RuntimeError(_errors[name])
     try:

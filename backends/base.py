@@ -14,6 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from backends.choices import did_you_mean
+
+DTYPES = (
+    "float16", "float32", "float64",
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "bool",
+)  # the dtype names a tensor can have: floating point, integer and boolean
+
 
 class Backend:
     """A named array module plus the primitives on which array libraries differ.
@@ -42,12 +50,28 @@ class Backend:
         return self
 
     # -- dtypes -------------------------------------------------------------
-    def dtype(self, spec: Any) -> np.dtype:
-        """Normalise a dtype given as a string, a NumPy dtype or a type."""
+    def dtype(self, spec: Any, who: str = "dtype") -> np.dtype:
+        """Normalise a dtype given as a string, a NumPy dtype or a type.
+
+        Args:
+            spec: one of :data:`DTYPES` or another NumPy spelling of a float, int
+                or bool dtype (``np.float32``, ``"f4"``, ``float``).
+            who: the function the user called, to start the error message with.
+
+        Raises:
+            TypeError: ``spec`` is not a float, int or bool dtype (the message
+                lists the accepted names and suggests the closest).
+        """
         try:
-            return np.dtype(spec)
-        except TypeError as e:
-            raise TypeError(f"dtype: {spec!r} is not a dtype; use e.g. 'float32' or 'float64'") from e
+            dt = np.dtype(spec)
+        except (TypeError, ValueError):
+            dt = None
+        if dt is None or dt.kind not in "fiub":
+            raise TypeError(
+                f"{who}: {spec!r} is not a float, int or bool dtype; accepted dtypes: {', '.join(DTYPES)}"
+                + did_you_mean(spec, DTYPES)
+            )
+        return dt
 
     # -- host transfer ------------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None) -> Any:

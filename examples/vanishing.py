@@ -115,8 +115,8 @@ def verdict(ratio: float) -> str:
 
 
 def grad_norm(params: list) -> float:
-    """The joint 2-norm of all gradients (what clip_grad_norm_ compares with max_norm)."""
-    return math.sqrt(sum(float((p.grad.data * p.grad.data).sum()) for p in params if p.grad is not None))
+    """The joint 2-norm of all gradients (what clip_grad_norm_ compares with max_norm), finite where it truly is."""
+    return mg.nn.clip.get_total_norm([p.grad for p in params if p.grad is not None])
 
 
 def finite_or_none(v: float) -> float | None:

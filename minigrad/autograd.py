@@ -14,6 +14,7 @@ thousands of nodes deep) and pushes gradients from the output to the leaves.
 from __future__ import annotations
 
 import functools
+import inspect
 from contextvars import ContextVar
 from typing import Any
 
@@ -26,6 +27,19 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode:
+    """Base of :class:`no_grad` and :class:`enable_grad`: a context manager and a decorator.
+
+    As a decorator (bare ``@no_grad`` or called ``@no_grad()``) it switches grad
+    mode while the decorated code runs. For a generator function that is
+    whenever its body runs, that is inside every ``next()``, ``send()``,
+    ``throw()`` and ``close()``; at each ``yield`` the caller gets its own
+    mode back, and the body gets the mode it had when it yielded (so a ``with``
+    block in the body that spans a ``yield`` keeps holding). The generator's
+    return value is kept. Coroutine functions are decorated around the
+    ``await``; async generator functions raise a TypeError (use the context
+    manager inside their body).
+    """
+
     mode = True
 
     def __new__(cls, fn: Any = None):
@@ -40,6 +54,22 @@ class _GradMode:
         _grad_enabled.reset(self._tokens.pop())
 
     def __call__(self, fn):  # a fresh instance per call keeps nested/recursive use safe
+        if inspect.isasyncgenfunction(fn):
+            raise TypeError(
+                f"{type(self).__name__}: cannot decorate the async generator function {fn.__qualname__}; "
+                f"use 'with {type(self).__name__}():' inside its body"
+            )
+        if inspect.isgeneratorfunction(fn):
+            return _generator_in_mode(fn, self.mode)
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def coroutine(*args, **kwargs):
+                with type(self)():  # grad mode is a ContextVar: each asyncio task has its own
+                    return await fn(*args, **kwargs)
+
+            return coroutine
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with type(self)():
@@ -48,18 +78,66 @@ class _GradMode:
         return wrapper
 
 
+def _generator_in_mode(fn: Any, mode: bool) -> Any:
+    """Wrap generator function ``fn`` so that its body runs with grad mode ``mode`` (see :class:`_GradMode`)."""
+
+    @functools.wraps(fn)
+    def generator(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        body_mode = mode  # the mode the body had when it last yielded
+
+        def resume(method: Any, *arg: Any) -> Any:
+            nonlocal body_mode
+            token = _grad_enabled.set(body_mode)
+            try:
+                return method(*arg)
+            finally:
+                body_mode = _grad_enabled.get()
+                _grad_enabled.reset(token)
+
+        try:
+            value = resume(gen.send, None)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    resume(gen.close)
+                    raise
+                except BaseException as e:
+                    value = resume(gen.throw, e)
+                else:
+                    value = resume(gen.send, sent)
+        except StopIteration as e:
+            return e.value
+
+    return generator
+
+
 class no_grad(_GradMode):
     """Context manager and decorator: ops inside record no graph (evaluation, updates).
 
     >>> with no_grad():
     ...     y = model(x)   # y.requires_grad is False
+
+    ``@no_grad`` (or ``@no_grad()``) on a function, method, generator or
+    coroutine function runs its body without grad mode; a generator's caller
+    keeps its own mode between ``next()`` calls.
+
+    Raises:
+        TypeError: when decorating an async generator function.
     """
 
     mode = False
 
 
 class enable_grad(_GradMode):
-    """Context manager and decorator: record the graph again inside a :class:`no_grad` block."""
+    """Context manager and decorator: record the graph again inside a :class:`no_grad` block.
+
+    As a decorator it behaves like :class:`no_grad`'s, with grad mode on.
+
+    Raises:
+        TypeError: when decorating an async generator function.
+    """
 
     mode = True
 

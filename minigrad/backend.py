@@ -21,13 +21,26 @@ ENV_VAR = "MINIGRAD_BACKEND"
 _default: ContextVar[str | None] = ContextVar("minigrad_default_backend", default=None)
 
 
-def get_backend(name: str | Backend | None = None) -> Backend:
-    """The backend called ``name``, or the default backend when ``name`` is None."""
+def get_backend(name: str | Backend | None = None, who: str | None = None) -> Backend:
+    """The backend called ``name``, or the default backend when ``name`` is None.
+
+    Args:
+        name: a backend name, a :class:`~backends.Backend` (returned as is) or None.
+        who: the function the user called, to start the error message with.
+
+    Raises:
+        ValueError: ``name`` (or ``$MINIGRAD_BACKEND``) is not a registered backend; the
+            message lists the registered names.
+        RuntimeError: the backend is registered but cannot run here; the message says why.
+    """
     if isinstance(name, Backend):
         return name
     if name is None:
-        name = _default.get() or os.environ.get(ENV_VAR) or "numpy"
-    return backends.get(name)
+        name = _default.get()
+        if not name and os.environ.get(ENV_VAR):
+            return backends.get(os.environ[ENV_VAR], who=f"${ENV_VAR}")
+        name = name or "numpy"
+    return backends.get(name, who=who)
 
 
 def default_backend_name() -> str:
@@ -36,14 +49,24 @@ def default_backend_name() -> str:
 
 
 def set_backend(name: str) -> None:
-    """Make ``name`` the default backend for new tensors (checked now, not at first use)."""
-    _default.set(get_backend(name).name)
+    """Make ``name`` the default backend for new tensors (checked now, not at first use).
+
+    Raises:
+        ValueError: ``name`` is not a registered backend (the message lists them).
+        RuntimeError: the backend cannot run here (the message says why).
+    """
+    _default.set(get_backend(name, who="set_backend").name)
 
 
 @contextmanager
 def use_backend(name: str) -> Iterator[Backend]:
-    """Create tensors on backend ``name`` inside the block, then restore the previous default."""
-    token = _default.set(get_backend(name).name)
+    """Create tensors on backend ``name`` inside the block, then restore the previous default.
+
+    Raises:
+        ValueError: ``name`` is not a registered backend (the message lists them).
+        RuntimeError: the backend cannot run here (the message says why).
+    """
+    token = _default.set(get_backend(name, who="use_backend").name)
     try:
         yield get_backend()
     finally:

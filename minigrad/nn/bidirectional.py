@@ -14,6 +14,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from backends.choices import did_you_mean
 from minigrad.nn.module import Module
 from minigrad.nn.rnn import check_lengths
 from minigrad.tensor import Tensor, concat
@@ -53,12 +54,17 @@ class Bidirectional(Module):
 
     ``forward(x, hx=None, lengths=None)`` returns ``(output, (state_forward, state_backward))``;
     ``hx``, when given, is such a pair.
+
+    Raises:
+        ValueError: ``merge_mode`` is not one of ``MERGE_MODES`` (the message lists them), or
+            ``layer`` is already bidirectional.
     """
 
     def __init__(self, layer: Module, merge_mode: str = "concat", backward_layer: Module | None = None) -> None:
         super().__init__()
         if merge_mode not in MERGE_MODES:
-            raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
+            raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}"
+                             + did_you_mean(merge_mode, MERGE_MODES))
         if getattr(layer, "bidirectional", False):
             raise ValueError("Bidirectional: the wrapped layer is already bidirectional; wrap a forward-only layer")
         if backward_layer is None:

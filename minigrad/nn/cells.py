@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from backends.choices import did_you_mean
 from minigrad.backend import get_backend
 from minigrad.nn.module import Module, Parameter
 from minigrad.tensor import DEFAULT_FLOAT, Tensor
@@ -35,7 +36,11 @@ def rnn_step(xw: Tensor, h: Tensor, W_hh_T: Tensor, b_hh: Tensor | None, nonline
         h: ``(N, H)`` previous hidden state.
         W_hh_T: ``(H, H)`` recurrent weight, transposed.
         b_hh: ``(H,)`` recurrent bias, or None (absent, or already in ``xw``).
+        nonlinearity: one of ``NONLINEARITIES``; else a ValueError listing them.
     """
+    if nonlinearity not in NONLINEARITIES:  # else getattr below could call any Tensor method
+        raise ValueError(f"rnn_step: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}"
+                         + did_you_mean(nonlinearity, NONLINEARITIES))
     a = xw + h @ W_hh_T
     if b_hh is not None:
         a = a + b_hh
@@ -177,12 +182,16 @@ class RNNCell(_CellBase):
 
     ``forward(x (N, I) or (I,), h (N, H) or None) -> h' (N, H)``.
     The sigmoid option is not in PyTorch; it is here for the vanishing-gradient lessons.
+
+    Raises:
+        ValueError: ``nonlinearity`` is not one of ``NONLINEARITIES`` (the message lists them).
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  dtype: Any = None, backend: Any = None):
         if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"RNNCell: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+            raise ValueError(f"RNNCell: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}"
+                             + did_you_mean(nonlinearity, NONLINEARITIES))
         super().__init__(input_size, hidden_size, bias, dtype, backend)
         self.nonlinearity = nonlinearity
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from backends.choices import did_you_mean
 from minigrad.tensor import Tensor
 
 _LINEAR_LIKE = (
@@ -33,6 +34,8 @@ _LINEAR_LIKE = (
     "conv_transpose3d",
     "sigmoid",
 )
+NONLINEARITIES = _LINEAR_LIKE + ("tanh", "relu", "leaky_relu", "selu")  # what calculate_gain accepts
+FAN_MODES = ("fan_in", "fan_out")
 
 
 def _check_tensor(op: str, t: Any, floating: bool = True) -> Tensor:
@@ -50,7 +53,7 @@ def _set(t: Tensor, array: Any) -> Tensor:
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain for weights followed by ``nonlinearity``.
+    """The recommended gain for weights followed by ``nonlinearity`` (one of :data:`NONLINEARITIES`).
 
     ================  ==============================
     nonlinearity      gain
@@ -62,7 +65,16 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     leaky_relu        sqrt(2 / (1 + slope^2)), slope = ``param`` (default 0.01)
     selu              3/4
     ================  ==============================
+
+    Raises:
+        ValueError: ``nonlinearity`` is not one of :data:`NONLINEARITIES` (the message lists them
+            and suggests the closest); ``param`` is not a number.
     """
+    return _gain("calculate_gain", nonlinearity, param)
+
+
+def _gain(op: str, nonlinearity: str, param: float | None) -> float:
+    """:func:`calculate_gain` for ``op``, whose name starts the error messages."""
     if nonlinearity in _LINEAR_LIKE:
         return 1.0
     if nonlinearity == "tanh":
@@ -75,12 +87,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         elif isinstance(param, (int, float)) and not isinstance(param, bool):
             slope = float(param)
         else:
-            raise ValueError(f"calculate_gain: negative_slope must be a number, got {param!r}")
+            raise ValueError(f"{op}: negative_slope must be a number, got {param!r}")
         return math.sqrt(2.0 / (1.0 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4.0
-    known = _LINEAR_LIKE + ("tanh", "relu", "leaky_relu", "selu")
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; expected one of {known}")
+    raise ValueError(f"{op}: unsupported nonlinearity {nonlinearity!r}; expected one of {NONLINEARITIES}"
+                     + did_you_mean(nonlinearity, NONLINEARITIES))
 
 
 def _fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
@@ -96,8 +108,8 @@ def _fan_in_and_fan_out(t: Tensor) -> tuple[int, int]:
 
 
 def _fan(op: str, t: Tensor, mode: str) -> int:
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    if mode not in FAN_MODES:
+        raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}" + did_you_mean(mode, FAN_MODES))
     fan_in, fan_out = _fan_in_and_fan_out(t)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -167,22 +179,35 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlineari
     ``gain = calculate_gain(nonlinearity, a)``; ``a`` is the negative slope of
     a leaky ReLU. ``a = sqrt(5)`` gives PyTorch's default for linear layers,
     bound = 1 / sqrt(fan_in).
+
+    Raises:
+        ValueError: ``mode`` is not ``'fan_in'`` or ``'fan_out'``; ``nonlinearity`` is not one of
+            :data:`NONLINEARITIES` (the messages list the accepted names); ``t`` has fewer than 2 dimensions.
+        TypeError: ``t`` is not a floating-point tensor.
     """
     _check_tensor("kaiming_uniform_", t)
     fan = _fan("kaiming_uniform_", t, mode)
+    gain = _gain("kaiming_uniform_", nonlinearity, a)
     if t.numel() == 0:
         return t
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    bound = gain * math.sqrt(3.0 / fan)
     return _set(t, t.backend.uniform(-bound, bound, t.shape, t.dtype))
 
 
 def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
+    """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a).
+
+    Raises:
+        ValueError: ``mode`` is not ``'fan_in'`` or ``'fan_out'``; ``nonlinearity`` is not one of
+            :data:`NONLINEARITIES` (the messages list the accepted names); ``t`` has fewer than 2 dimensions.
+        TypeError: ``t`` is not a floating-point tensor.
+    """
     _check_tensor("kaiming_normal_", t)
     fan = _fan("kaiming_normal_", t, mode)
+    gain = _gain("kaiming_normal_", nonlinearity, a)
     if t.numel() == 0:
         return t
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    std = gain / math.sqrt(fan)
     return _set(t, t.backend.normal(0.0, std, t.shape, t.dtype))
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+from backends.choices import did_you_mean, quoted
+from minigrad.nn.clip import get_total_norm
 from minigrad.tensor import Tensor, stack
 
 _active: ContextVar["BPTTInspector | None"] = ContextVar("minigrad_bptt_inspector", default=None)
@@ -52,7 +54,16 @@ class Trace:
         return stack([self.hidden[t].detach() for t in self.steps], axis=0)
 
     def gate(self, name: str) -> Tensor:
-        """``(T, N, H)`` activations of gate ``name`` (e.g. ``"f"``), outside the graph."""
+        """``(T, N, H)`` activations of gate ``name`` (e.g. ``"f"``), outside the graph.
+
+        Raises:
+            KeyError: this layer has no gate ``name`` (the message lists the gates it has).
+        """
+        names = list(self.gates[self.steps[0]]) if self.steps else []
+        if name not in names:
+            raise KeyError(
+                f"Trace.gate: {self.name} has no gate {name!r}; its gates: {quoted(names)}" + did_you_mean(name, names)
+            )
         return stack([self.gates[t][name] for t in self.steps], axis=0)
 
     def grad_norms(self) -> list[float]:
@@ -65,8 +76,7 @@ class Trace:
                     f"BPTTInspector: no gradient for {self.name} at t={t}; call loss.backward() inside "
                     "the inspector block, on a loss that depends on this layer"
                 )
-            g64 = g.data.astype("float64")  # squares of large float32 gradients overflow float32
-            norms.append(float((g64 * g64).sum()) ** 0.5)
+            norms.append(get_total_norm(g))  # float64, scaled: no overflow or underflow where the norm is finite
         return norms
 
 
@@ -115,15 +125,22 @@ class BPTTInspector:
         return list(self._traces.values())
 
     def trace(self, layer: int = 0, direction: int = 0, module: Any = None) -> Trace:
-        """The trace of one layer and direction (of ``module``, or of the only recurrent module)."""
+        """The trace of one layer and direction (of ``module``, or of the only recurrent module).
+
+        Raises:
+            KeyError: no trace or several traces match (the message lists the recorded traces).
+        """
         matches = [
             tr for (mid, lay, d), tr in self._traces.items()
             if lay == layer and d == direction and (module is None or mid == id(module))
         ]
         if len(matches) != 1:
+            recorded = [f"{tr.name} (layer={tr.layer}, direction={tr.direction})" for tr in self._traces.values()]
             raise KeyError(
-                f"BPTTInspector: {len(matches)} traces match layer={layer}, direction={direction}"
+                f"BPTTInspector.trace: {len(matches)} traces match layer={layer}, direction={direction}"
+                + ("" if module is None else f", module={self._names.get(id(module)) or type(module).__name__}")
                 + ("; pass module= to choose" if len(matches) > 1 else "")
+                + f"; recorded: {'; '.join(recorded) if recorded else 'nothing (run the model inside the block)'}"
             )
         return matches[0]
 

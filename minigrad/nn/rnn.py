@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from backends.choices import did_you_mean
 from minigrad.backend import get_backend
 from minigrad.nn import functional as F
 from minigrad.nn.cells import NONLINEARITIES, gru_step, init_recurrent_, lstm_step, rnn_step
@@ -284,13 +285,17 @@ class RNN(RNNBase):
         bias: use ``bias_ih``/``bias_hh``.  batch_first: ``(N, T, I)`` input (default True).
         dropout: dropout on the outputs of every layer but the last, in training mode.
         bidirectional: add a reverse direction (D = 2).
+
+    Raises:
+        ValueError: ``nonlinearity`` is not one of ``NONLINEARITIES`` (the message lists them).
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
                  dtype: Any = None, backend: Any = None):
         if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"RNN: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+            raise ValueError(f"RNN: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}"
+                             + did_you_mean(nonlinearity, NONLINEARITIES))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, backend)
         self.nonlinearity = nonlinearity
 

@@ -31,6 +31,7 @@ class Adam(Optimizer):
     """
 
     decoupled_weight_decay = False
+    state_names = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(
         self,
@@ -68,7 +69,7 @@ class Adam(Optimizer):
         m *= beta1
         m += (1 - beta1) * g
         v *= beta2
-        v += (1 - beta2) * (g * g)
+        v += (1 - beta2) * g * g  # scaled first, as torch.addcmul: g * g alone overflows float32 above 1.8e19
         bias_correction1 = 1 - beta1**t
         bias_correction2 = 1 - beta2**t
         denom = xp.sqrt(v) / math.sqrt(bias_correction2) + group["eps"]

@@ -23,7 +23,11 @@ import copy
 import math
 from typing import Any
 
+from backends.choices import did_you_mean, quoted
 from minigrad.optim.optimizer import Optimizer
+
+MODES = ("min", "max")  # ReduceLROnPlateau's mode
+THRESHOLD_MODES = ("rel", "abs")
 
 
 class LRScheduler:
@@ -76,14 +80,19 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` of the same scheduler class."""
+        """Restore a :meth:`state_dict` of the same scheduler class.
+
+        Raises:
+            ValueError: the keys differ from this scheduler's (the message lists the missing, the
+                unexpected and the expected keys).
+        """
         own = {k for k in vars(self) if k != "optimizer"}
         unexpected = sorted(set(state_dict) - own)
         missing = sorted(own - set(state_dict))
         if unexpected or missing:
             raise ValueError(
-                f"{type(self).__name__}.load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
-                "(was the state saved from another scheduler class?)"
+                f"{type(self).__name__}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}; "
+                f"expected keys: {quoted(sorted(own))} (was the state saved from another scheduler class?)"
             )
         for k, v in state_dict.items():
             setattr(self, k, copy.deepcopy(v))
@@ -192,6 +201,11 @@ class ReduceLROnPlateau(LRScheduler):
         cooldown: epochs to wait after a reduction before counting bad epochs again.
         min_lr: lower bound, one number or one per param group.
         eps: smallest change of the rate worth applying.
+
+    Raises:
+        ValueError: ``mode`` is not ``"min"`` or ``"max"``, ``threshold_mode`` is not ``"rel"`` or
+            ``"abs"`` (the messages suggest the closest), ``factor >= 1``, or ``min_lr`` has the
+            wrong length.
     """
 
     def __init__(
@@ -206,10 +220,12 @@ class ReduceLROnPlateau(LRScheduler):
         min_lr: float | list[float] = 0.0,
         eps: float = 1e-8,
     ) -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}"
+                             + did_you_mean(mode, MODES))
+        if threshold_mode not in THRESHOLD_MODES:
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+                             + did_you_mean(threshold_mode, THRESHOLD_MODES))
         if not factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor!r}")
         super().__init__(optimizer)

@@ -21,6 +21,7 @@ import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from backends.choices import did_you_mean, quoted
 from minigrad.autograd import enable_grad
 from minigrad.tensor import Tensor
 
@@ -51,7 +52,14 @@ class Optimizer:
         param_groups: list of dicts ``{"params": [...], "lr": ..., ...}``.
         state: ``{parameter: {name: array or number}}``, the per-parameter
             buffers (momentum, moment estimates, step count).
+
+    Raises:
+        TypeError: ``params`` is a single tensor or dict, a set, or holds something other than tensors.
+        ValueError: no parameters, a parameter twice, a non-leaf parameter, an invalid hyper-parameter,
+            or a param group key that is not one of the optimizer's options (the message lists them).
     """
+
+    state_names: tuple[str, ...] | None = None  # the per-parameter buffers; None: not checked on load
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -77,6 +85,11 @@ class Optimizer:
         """Add a group of parameters with its own hyper-parameters (missing ones take the defaults).
 
         Useful to start training layers that were frozen so far.
+
+        Raises:
+            TypeError: ``group`` is not a dict with a ``"params"`` entry, or holds something other than tensors.
+            ValueError: a key of ``group`` is not ``"params"`` or one of the optimizer's options (the
+                message lists them); other invalid parameters or hyper-parameters.
         """
         who = type(self).__name__
         if not isinstance(group, dict) or "params" not in group:
@@ -100,6 +113,7 @@ class Optimizer:
         if any(id(p) in existing for p in params):
             raise ValueError(f"{who}: some parameters appear in more than one parameter group")
         new = {k: v for k, v in group.items() if k != "params"}
+        self._check_option_names(f"{who}: param group", new)
         for k, v in self.defaults.items():
             new.setdefault(k, v)
         if "lr" not in new:
@@ -107,6 +121,20 @@ class Optimizer:
         self._check_group(new)
         new["params"] = params
         self.param_groups.append(new)
+
+    def _options(self) -> list[str]:
+        """The hyper-parameter names a param group may set."""
+        return list(self.defaults) + ([] if "lr" in self.defaults else ["lr"])
+
+    def _check_option_names(self, where: str, group: dict[str, Any]) -> None:
+        """Raise a ValueError naming the keys of ``group`` that are not options of this optimizer."""
+        options = self._options()
+        unknown = [k for k in group if k != "params" and k not in options]
+        if unknown:
+            raise ValueError(
+                f"{where} has unknown option(s) {quoted(unknown)}; {type(self).__name__} options: "
+                f"{quoted(['params', *options])}" + did_you_mean(unknown[0], options)
+            )
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Raise a ValueError for invalid hyper-parameters (subclasses extend this)."""
@@ -187,11 +215,24 @@ class Optimizer:
         number of parameters each, in the same order. Arrays are copied onto
         each parameter's backend and cast to its dtype (the step count stays
         a number, also when given as an integer 0-d array, e.g. after a round trip through ``.npz``).
+
+        Raises:
+            ValueError: ``state_dict`` does not fit this optimizer: other top-level keys than
+                ``'state'`` and ``'param_groups'``, another number of groups or of parameters per group,
+                a group option or a per-parameter buffer this optimizer does not have (e.g. a state
+                saved from another optimizer class; the message lists the names it has), an array of
+                the wrong shape, or state for an unknown parameter index.
         """
         who = type(self).__name__
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
             keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
-            raise ValueError(f"{who}.load_state_dict: expected a dict with keys 'state' and 'param_groups', got {keys}")
+            hint = ""
+            if isinstance(state_dict, dict):
+                extra = [k for k in state_dict if k not in ("state", "param_groups")]
+                hint = did_you_mean(extra[0], ("state", "param_groups")) if extra else ""
+            raise ValueError(
+                f"{who}.load_state_dict: expected a dict with keys 'state' and 'param_groups', got {keys}{hint}"
+            )
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -210,7 +251,23 @@ class Optimizer:
             params.update(zip(saved["params"], group["params"]))
         unknown = [k for k in state_dict["state"] if k not in params]
         if unknown:
-            raise ValueError(f"{who}.load_state_dict: state for unknown parameter index(es) {unknown}")
+            raise ValueError(
+                f"{who}.load_state_dict: state for unknown parameter index(es) {unknown}; "
+                f"the param groups of the state dict list indices {min(params, default=None)} to "
+                f"{max(params, default=None)}"
+            )
+        for i, saved in enumerate(saved_groups):
+            self._check_option_names(f"{who}.load_state_dict: param group {i} of the state dict", saved)
+        if self.state_names is not None:
+            for index, buffers in state_dict["state"].items():
+                extra = [k for k in buffers if k not in self.state_names]
+                if extra:
+                    raise ValueError(
+                        f"{who}.load_state_dict: the state of parameter {index} has unknown entr(ies) "
+                        f"{quoted(extra)}; {who} keeps {quoted(self.state_names)}"
+                        + did_you_mean(extra[0], self.state_names)
+                        + " (was the state saved from another optimizer class?)"
+                    )
         new_state: dict[Tensor, dict[str, Any]] = {}
         for index, buffers in state_dict["state"].items():
             p = params[index]

@@ -32,6 +32,8 @@ class RMSprop(Optimizer):
             of its second moment.
     """
 
+    state_names = ("step", "square_avg", "grad_avg", "momentum_buffer")
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -64,7 +66,7 @@ class RMSprop(Optimizer):
         state["step"] += 1
         v = state["square_avg"]
         v *= alpha
-        v += (1 - alpha) * (g * g)
+        v += (1 - alpha) * g * g  # scaled first, as torch.addcmul: g * g alone overflows float32 above 1.8e19
         if group["centered"]:
             g_avg = state.setdefault("grad_avg", xp.zeros_like(p.data))
             g_avg *= alpha

@@ -32,6 +32,8 @@ class SGD(Optimizer):
         nesterov: Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
     """
 
+    state_names = ("momentum_buffer",)
+
     def __init__(
         self,
         params: Iterable[Any],

@@ -27,7 +27,7 @@ from minigrad.creation import (
 )
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.io import load, save
-from minigrad.tensor import Tensor, concat, matmul, stack, where
+from minigrad.tensor import Tensor, argmax, argmin, broadcast_to, concat, matmul, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,9 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "argmax",
+    "argmin",
+    "broadcast_to",
     "concat",
     "data",
     "default_backend_name",
@@ -47,6 +50,8 @@ __all__ = [
     "load",
     "manual_seed",
     "matmul",
+    "maximum",
+    "minimum",
     "nn",
     "no_grad",
     "ones",

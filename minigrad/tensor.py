@@ -522,8 +522,8 @@ class Tensor:
         axes = _normalize_axis(op, axis, self.ndim)
         xp = self.backend.xp
         if (self.numel() == 0 and axes is None) or (axes and self.shape[axes[0]] == 0):
-            where = "tensor" if axes is None else f"axis {axis} of the tensor"
-            raise ValueError(f"{op}: the {where} of shape {self.shape} is empty; it has no {op[3:]}imum")
+            what = "tensor" if axes is None else f"axis {axis} of the tensor"
+            raise ValueError(f"{op}: the {what} of shape {self.shape} is empty; it has no {op[3:]}imum")
         if self.ndim == 0:  # PyTorch: the one element is at index 0
             return Tensor._wrap(xp.zeros((), dtype="int64"), self.backend)
         found = getattr(xp, op)(self.data, axis=None if axes is None else axes[0], keepdims=keepdims)
@@ -594,8 +594,7 @@ class Tensor:
                     f"split: split size must be positive (0 only for an empty axis), got {k} "
                     f"for axis {axis} of shape {self.shape}"
                 )
-            sizes = [k] * (n // k) + [n % k] if k else [0]
-            sizes = [s for s in sizes if s] or [0]
+            sizes = [min(k, n - start) for start in range(0, n, k)] if n else [0]
         else:
             sizes = [int(s) for s in split_size_or_sections]
             if any(s < 0 for s in sizes) or sum(sizes) != n:
@@ -624,9 +623,11 @@ class Tensor:
         return self.split(-(-n // chunks), axis)
 
     def _pieces(self, axis: int, sizes: Sequence[int]) -> tuple["Tensor", ...]:
-        lead = (slice(None),) * axis
-        starts = [sum(sizes[:i]) for i in range(len(sizes))]
-        return tuple(self[lead + (slice(s, s + k),)] for s, k in zip(starts, sizes))
+        lead, start, pieces = (slice(None),) * axis, 0, []
+        for k in sizes:
+            pieces.append(self[lead + (slice(start, start + k),)])
+            start += k
+        return tuple(pieces)
 
     def gather(self, axis: int, index: Any) -> "Tensor":
         """``out[i][j][k] = x[i][index[i][j][k]][k]`` for ``axis=1``: ``torch.gather``.
@@ -740,9 +741,8 @@ class Tensor:
         Raises:
             ValueError: a negative count, or counts of the wrong length.
         """
+        _normalize_axis("repeat_interleave", axis, self.ndim)  # a bad axis names the op (0-d: only 0 or -1)
         x, axis = (self.reshape(-1), 0) if axis is None or self.ndim == 0 else (self, axis)
-        if self.ndim == 0:
-            _normalize_axis("repeat_interleave", 0 if axis is None else axis, 0)
         axis = _normalize_axis("repeat_interleave", axis, x.ndim)[0]
         n = x.shape[axis]
         if isinstance(repeats, int):
@@ -752,13 +752,13 @@ class Tensor:
             merged = x.shape[:axis] + (n * repeats,) + x.shape[axis + 1 :]
             return x.unsqueeze(axis + 1).expand(stretched).reshape(merged)
         xp = self.backend.xp
-        counts = _as_indices("repeat_interleave", self, repeats).reshape(-1)
-        if counts.shape[0] not in (1, n) or (counts.size and int(counts.min()) < 0):
+        counts = self.backend.to_numpy(_as_indices("repeat_interleave", self, repeats)).reshape(-1).tolist()
+        if len(counts) not in (1, n) or min(counts, default=0) < 0:
             raise ValueError(
                 f"repeat_interleave: repeats must be {n} (or 1) non-negative counts for axis {axis} "
-                f"of shape {x.shape}, got {counts.shape[0]}"
+                f"of shape {x.shape}, got {counts}"
             )
-        index = xp.repeat(xp.arange(n), counts if counts.shape[0] == n else int(counts[0]))
+        index = xp.repeat(xp.arange(n), counts if len(counts) == n else counts[0])  # a host list suits CuPy too
         return x[(slice(None),) * axis + (index,)]
 
     def cumsum(self, axis: int) -> "Tensor":
@@ -794,10 +794,12 @@ class Tensor:
             TypeError: the tensor is not floating point.
             ValueError: ``axis`` is out of range, or both ``correction`` and ``unbiased`` are given.
         """
-        correction = _correction("var", correction, unbiased)
+        return self._var("var", axis, _correction("var", correction, unbiased), keepdims)
+
+    def _var(self, op: str, axis: int | Sequence[int] | None, correction: float, keepdims: bool) -> "Tensor":
         if self.dtype.kind != "f":
-            raise TypeError(f"var: the input must be floating point, got {self.dtype}; use x.float().var()")
-        axes = _normalize_axis("var", axis, self.ndim)
+            raise TypeError(f"{op}: the input must be floating point, got {self.dtype}; use x.float().{op}()")
+        axes = _normalize_axis(op, axis, self.ndim)
         n = self.numel() if axes is None else _prod(self.shape[a] for a in axes)
         # the mean is held constant: its derivative term, sum(x - mean) / n, is exactly zero
         dev = self - self.detach().mean(axes, keepdims=True)
@@ -820,7 +822,7 @@ class Tensor:
             TypeError: the tensor is not floating point.
             ValueError: ``axis`` is out of range, or both ``correction`` and ``unbiased`` are given.
         """
-        v = self.var(axis, correction, keepdims, unbiased=unbiased)
+        v = self._var("std", axis, _correction("std", correction, unbiased), keepdims)
         zero = v.detach() == 0
         # sqrt only where v != 0 (nan and inf included), so no 1 / (2 sqrt(0)) reaches the gradient
         return where(zero, 0.0, where(zero, 1.0, v).sqrt())

@@ -3,6 +3,8 @@
 Everything else (mean, softmax, losses, recurrent cells) is composed from these.
 """
 
+from minigrad.ops.activation import Elu, Gelu, LeakyRelu, LogSigmoid, Softplus
+from minigrad.ops.broadcast import BroadcastTo
 from minigrad.ops.elementwise import (
     Abs,
     Add,
@@ -22,14 +24,24 @@ from minigrad.ops.elementwise import (
     Tanh,
     Where,
 )
+from minigrad.ops.extrema import Maximum, Minimum
+from minigrad.ops.loss import BinaryCrossEntropy
 from minigrad.ops.matmul import MatMul
 from minigrad.ops.movement import Concat, GetItem, Reshape, Stack, Transpose
 from minigrad.ops.reduce import Max, Sum
+from minigrad.ops.rounding import Ceil, Floor, Round, Sign
+from minigrad.ops.scan import CumSum
+from minigrad.ops.select import TakeAlongAxis
 from minigrad.ops.softmax import LogSoftmax, LogSumExp, Softmax
+from minigrad.ops.trig import Cos, Sin
 
 __all__ = [
     "Abs", "Add", "Cast", "Clip", "Concat", "Div", "Exp", "GetItem", "Log", "LogSoftmax", "LogSumExp", "MatMul", "Max",
     "Mul",
     "Neg", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
     "Transpose", "Where",
+    # more ops under PyTorch names
+    "BroadcastTo", "Ceil", "Cos", "CumSum", "Floor", "Maximum", "Minimum", "Round", "Sign", "Sin", "TakeAlongAxis",
+    # activations and a loss primitive (minigrad.ops.activation, minigrad.ops.loss)
+    "BinaryCrossEntropy", "Elu", "Gelu", "LeakyRelu", "LogSigmoid", "Softplus",
 ]

@@ -8,6 +8,8 @@ sigmoid, sqrt; the input for log, abs, relu, clip).
 
 from __future__ import annotations
 
+import math
+
 from minigrad.autograd import Function, unbroadcast
 
 
@@ -144,10 +146,12 @@ class Abs(Function):
 
 
 class Tanh(Function):
-    """y = tanh x, dy/dx = 1 - y^2 = 4 e / (1 + e)^2 with e = exp(-2|x|).
+    """y = tanh x, dy/dx = 1 - y^2 = 1 / cosh^2 x.
 
-    The second form keeps the derivative's relative precision where y is
-    within rounding of +-1 (|x| > 9 in float32), where 1 - y^2 is 0.
+    The derivative is computed as (1 / cosh x) / cosh x, which keeps its
+    relative precision where y is within rounding of +-1 (|x| > 9 in
+    float32), where 1 - y^2 would be 0; cosh overflowing gives 0, and the true
+    value is then below float32's smallest normal number anyway.
     """
 
     def forward(self, x):
@@ -155,27 +159,41 @@ class Tanh(Function):
         return self.xp.tanh(x)
 
     def backward(self, gy):
-        e = self.xp.exp(-2 * self.xp.abs(self.x))
-        return (gy * (4 * e / ((1 + e) * (1 + e))),)
+        with self.backend.ignore_fp_errors():
+            c = self.xp.cosh(self.x)
+        return (gy * (1 / c / c),)
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x), dy/dx = y (1 - y) = e / (1 + e)^2 with e = exp(-|x|).
+    """y = 1 / (1 + e) with e = exp(-x); dy/dx = y (1 - y) = e y^2.
 
-    Computed as 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0: no
-    overflow, and full relative precision in both tails (through tanh, or
-    as 1 - y, the negative tail cancels to 0 in float32 below x = -17).
+    Both forms keep float32's relative precision over its whole range, with
+    no subtraction: through tanh, or as y (1 - y), the tails cancel to 0 (the
+    value below x = -17, the derivative above x = 17). x is clipped below at
+    -log(largest float) so that e stays finite; y there is below the smallest
+    normal number anyway.
     """
 
     def forward(self, x):
         xp = self.xp
-        e = xp.exp(-xp.abs(x))
-        self.e = e
-        return xp.where(x >= 0, 1, e) / (1 + e)
+        e, y = xp.empty_like(x), xp.empty_like(x)  # two buffers, updated in place (also for 0-d arrays)
+        xp.maximum(x, _exp_floor(xp, x.dtype), out=e)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)
+        xp.add(e, 1, out=y)
+        xp.reciprocal(y, out=y)
+        self.e, self.y = e, y
+        return y
 
     def backward(self, gy):
-        e = self.e
-        return (gy * (e / ((1 + e) * (1 + e))),)
+        d = self.e * self.y
+        d *= self.y
+        return (gy * d,)
+
+
+def _exp_floor(xp, dtype):
+    """The most negative x whose exp(-x) is finite in ``dtype`` (with a margin of 0.01)."""
+    return xp.asarray(0.01 - math.log(float(xp.finfo(dtype).max)), dtype=dtype)
 
 
 class Relu(Function):

@@ -1,0 +1,20 @@
+"""Scans along an axis: the cumulative sum."""
+
+from __future__ import annotations
+
+from minigrad.autograd import Function
+
+
+class CumSum(Function):
+    """y_i = x_0 + ... + x_i along ``axis``; backward is the cumulative sum of ``gy`` taken from the end.
+
+    dL/dx_i = sum over j >= i of dL/dy_j, i.e. ``flip(cumsum(flip(gy)))``.
+    """
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return self.xp.cumsum(x, axis=axis)
+
+    def backward(self, gy):
+        xp, axis = self.xp, self.axis
+        return (xp.flip(xp.cumsum(xp.flip(gy, axis), axis=axis), axis),)

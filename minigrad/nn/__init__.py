@@ -5,8 +5,31 @@ from minigrad.nn.bidirectional import Bidirectional
 from minigrad.nn.cells import GRUCell, LSTMCell, RNNCell
 from minigrad.nn.clip import clip_grad_norm_, clip_grad_value_
 from minigrad.nn.inspector import BPTTInspector
-from minigrad.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, ReLU, Sigmoid, Tanh
-from minigrad.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from minigrad.nn.layers import (
+    ELU,
+    GELU,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSigmoid,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Tanh,
+)
+from minigrad.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    SmoothL1Loss,
+)
 from minigrad.nn.module import Module, Parameter, Sequential
 from minigrad.nn.rnn import GRU, LSTM, RNN
 from minigrad.nn.summary import summary
@@ -40,4 +63,15 @@ __all__ = [
     "init",
     "summary",
     "utils",
+    # activations and losses under PyTorch's names
+    "BCELoss",
+    "ELU",
+    "GELU",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "LeakyReLU",
+    "LogSigmoid",
+    "SmoothL1Loss",
+    "Softplus",
 ]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from backends.choices import did_you_mean
 from minigrad import ops
-from minigrad.tensor import Tensor, _apply, _normalize_axis, where
+from minigrad.tensor import Tensor, _apply, _normalize_axis, concat, where
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -100,7 +101,7 @@ def cross_entropy(
         weight: optional per-class weights ``(C,)``; the mean is then weighted
             (sum of w[t] * loss over sum of w[t], as in PyTorch).
     """
-    return nll_loss(log_softmax(logits, axis=-1), target, ignore_index, reduction, weight)
+    return _nll(log_softmax(logits, axis=-1), target, ignore_index, reduction, weight, op="cross_entropy")
 
 
 def nll_loss(
@@ -111,11 +112,16 @@ def nll_loss(
     weight: Tensor | None = None,
 ) -> Tensor:
     """Negative log-likelihood ``-log_probs[..., target]`` for ``log_probs (..., C)``, ``target (...)``."""
-    target = _as_index_tensor("nll_loss", target, log_probs)
+    return _nll(log_probs, target, ignore_index, reduction, weight, op="nll_loss")
+
+
+def _nll(log_probs: Tensor, target: Any, ignore_index: Any, reduction: str, weight: Any, op: str) -> Tensor:
+    """The loss of :func:`nll_loss`; ``op`` is the function the user called, for error messages."""
+    target = _as_index_tensor(op, target, log_probs)
     if log_probs.ndim < 1 or log_probs.shape[:-1] != target.shape:
         raise ValueError(
-            f"cross_entropy: logits {log_probs.shape} need target shape {log_probs.shape[:-1]} "
-            f"(class axis last), got {target.shape}"
+            f"{op}: {'logits' if op == 'cross_entropy' else 'log_probs'} {log_probs.shape} need target shape "
+            f"{log_probs.shape[:-1]} (class axis last), got {target.shape}"
         )
     C = log_probs.shape[-1]
     t = target.data.reshape(-1)
@@ -125,19 +131,19 @@ def nll_loss(
         t = t * keep  # any valid index: the loss there is weighted by 0 below
     bad = (t < 0) | (t >= C)
     if bool(bad.any()):
-        raise IndexError(f"cross_entropy: target values must be in [0, {C}), got {int(t[bad][0])}")
+        raise IndexError(f"{op}: target values must be in [0, {C}), got {int(t[bad][0])}")
     rows = log_probs.backend.xp.arange(t.shape[0])
     nll = -log_probs.reshape(-1, C)[rows, t]
     w = None if weight is None else weight.data[t]
     if keep is not None:
         w = keep if w is None else w * keep
     if w is None:
-        return _reduce(nll.reshape(target.shape) if reduction == "none" else nll, reduction, "cross_entropy")
+        return _reduce(nll.reshape(target.shape) if reduction == "none" else nll, reduction, op)
     w = Tensor._wrap(w.astype(log_probs.dtype), log_probs.backend)
     nll = nll * w
     if reduction == "mean":
         return nll.sum() / w.sum()  # NaN when every position is ignored, as in PyTorch
-    return _reduce(nll.reshape(target.shape) if reduction == "none" else nll, reduction, "cross_entropy")
+    return _reduce(nll.reshape(target.shape) if reduction == "none" else nll, reduction, op)
 
 
 def binary_cross_entropy_with_logits(
@@ -145,17 +151,20 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Binary cross-entropy on raw scores ``x`` with targets ``y`` in [0, 1], same shapes.
 
-    loss = (1 - y) x + (1 + (p - 1) y) log(1 + e^-x), with ``p = pos_weight``
-    (1 by default); log(1 + e^-x) is computed as m + log(e^-m + e^(-x-m)) with
-    m = max(-x, 0) held constant, finite for any x and with the exact gradient
-    -sigmoid(-x) everywhere (also at x = 0, where abs and relu have no derivative).
+    loss = p y softplus(-x) + (1 - y) softplus(x), with ``p = pos_weight`` (1
+    by default), which is -[p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]
+    written without a sigmoid: softplus(t) = log(1 + e^t) is finite for any t
+    and keeps float32's relative precision (the loss of a confident right
+    answer, ~e^-|x|, does not round to 0). The gradient is
+    (1 - y) sigmoid(x) - p y sigmoid(-x), exact everywhere.
+
+    Raises:
+        ValueError: the shapes differ, or ``reduction`` is unknown.
     """
-    target = logits._lift(target)
+    target = logits._lift(target)._as_dtype(logits.dtype)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
-    m = (-logits.detach()).relu()
-    softplus_neg = ((-m).exp() + (-logits - m).exp()).log() + m
-    weight = 1 if pos_weight is None else 1 + (logits._lift(pos_weight) - 1) * target
-    loss = (1 - target) * logits + weight * softplus_neg
+    positive = target if pos_weight is None else logits._lift(pos_weight) * target
+    loss = (1 - target) * _apply(ops.Softplus, logits) + positive * _apply(ops.Softplus, -logits)
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
@@ -198,6 +207,374 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return x * mask
 
 
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input: Tensor, pad: tuple[int, ...] | list[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad (or, with negative amounts, crop) the last axes of ``input``, as ``torch.nn.functional.pad``.
+
+    ``pad`` lists (before, after) amounts from the last axis backwards:
+    ``(left, right)`` pads the last axis, ``(left, right, top, bottom)`` the
+    last two. ``x (N, T, F)``, ``pad(x, (0, 0, 2, 0))`` adds two steps of
+    zeros before each sequence: ``(N, T + 2, F)``.
+
+    Modes: ``"constant"`` fills with ``value`` (0 by default); ``"reflect"``
+    mirrors without repeating the edge (``[1, 2, 3]`` padded by 2 on the left
+    gives ``[3, 2, 1, 2, 3]``); ``"replicate"`` repeats the edge;
+    ``"circular"`` wraps around. Unlike PyTorch, every mode pads any number of
+    axes of a tensor of any number of dimensions. Gradients flow to the kept
+    elements (for the copying modes, summed over their copies).
+
+    Raises:
+        ValueError: an odd-length ``pad``, more pairs than dimensions, a
+            negative resulting size, an unknown ``mode``, a ``value`` with a
+            copying mode, or a reflect/circular pad too large for its axis.
+    """
+    amounts = tuple(int(p) for p in pad)
+    if len(amounts) % 2:
+        raise ValueError(f"pad: the pad tuple needs (before, after) pairs, got odd length {len(amounts)}: {amounts}")
+    if len(amounts) // 2 > input.ndim:
+        raise ValueError(f"pad: {amounts} pads {len(amounts) // 2} axes, but the input has shape {input.shape}")
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
+    if mode != "constant" and value is not None:
+        raise ValueError(f"pad: mode {mode!r} takes no value (got {value!r})")
+    pairs = {input.ndim - 1 - i: (amounts[2 * i], amounts[2 * i + 1]) for i in range(len(amounts) // 2)}
+    for axis, (before, after) in pairs.items():
+        if input.shape[axis] + before + after < 0:
+            raise ValueError(
+                f"pad: ({before}, {after}) on axis {axis} of shape {input.shape} "
+                f"leaves {input.shape[axis] + before + after} elements"
+            )
+    if mode == "constant":
+        return _pad_constant(input, pairs, 0 if value is None else value)
+    out, xp = input, input.backend.xp
+    for axis, (before, after) in pairs.items():  # copying modes: pick a source position for each output position
+        n = input.shape[axis]
+        if before == after == 0:
+            continue
+        j = xp.arange(-before, n + after)
+        if mode == "replicate":
+            if n == 0:
+                raise ValueError(f"pad: replicate needs a non-empty axis {axis}, got shape {input.shape}")
+            j = xp.clip(j, 0, n - 1)
+        elif mode == "reflect":
+            if max(before, after) >= n:
+                raise ValueError(
+                    f"pad: reflect amounts ({before}, {after}) must be less than the size {n} of axis {axis} "
+                    f"of shape {input.shape}"
+                )
+            j = xp.abs(j)
+            j = xp.where(j > n - 1, 2 * (n - 1) - j, j)
+        else:  # PyTorch crops first, then wraps around what is left
+            lo, m = max(-before, 0), n + min(before, 0) + min(after, 0)
+            if max(before, after) > m:
+                raise ValueError(
+                    f"pad: circular amounts ({before}, {after}) can be at most the size {m} of axis {axis} "
+                    f"of shape {input.shape} (after cropping)"
+                )
+            j = lo + xp.arange(-max(before, 0), m + max(after, 0)) % max(m, 1)
+        out = out[(slice(None),) * axis + (j,)]
+    return out
+
+
+def _pad_constant(x: Tensor, pairs: dict, value: float) -> Tensor:
+    """Crop the negative amounts of ``pairs`` (axis: (before, after)), then join blocks of ``value``."""
+    if any(min(p) < 0 for p in pairs.values()):
+        keep = [slice(None)] * x.ndim
+        for axis, (before, after) in pairs.items():
+            keep[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
+        x = x[tuple(keep)]
+    for axis, (before, after) in pairs.items():
+        if before > 0 or after > 0:
+            blocks = []
+            for k in (before, after):
+                shape = x.shape[:axis] + (max(k, 0),) + x.shape[axis + 1 :]
+                blocks.append(Tensor._wrap(x.backend.xp.full(shape, value, dtype=x.dtype), x.backend))
+            x = concat([blocks[0], x, blocks[1]], axis)
+    return x
+
+
+# ---------------------------------------------------------------------------
+# activations: thin calls of the primitives in minigrad.ops.activation
+# ---------------------------------------------------------------------------
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Softplus, a smooth ReLU: (1/beta) log(1 + exp(beta x)), and x where beta x > threshold.
+
+    Computed as::
+
+        softplus(x) = max(x, 0) + log1p(exp(-|x|)),    d/dx = sigmoid(x)
+
+    which keeps full relative precision in float32 for every x (the value is
+    e^x for very negative x, where log(1 + e^x) would round to 0).
+
+    With the defaults (``beta=1, threshold=20``) this is one primitive op,
+    :class:`~minigrad.ops.Softplus`, and the threshold is not applied: beyond
+    x = 20 the exact value exceeds PyTorch's ``x`` by less than 2.1e-9, which
+    float32 cannot represent there (the results are equal) and which is below
+    1e-10 relative in float64. Other values follow PyTorch exactly: ``x``
+    where ``beta * x > threshold``, else ``softplus(beta * x) / beta``.
+
+    Args:
+        x: input ``(...)``.
+        beta: the sharpness, nonzero; a negative beta mirrors the curve, as in PyTorch.
+        threshold: where ``beta * x`` exceeds it, the result is ``x`` itself.
+
+    Returns:
+        A tensor of ``x``'s shape and dtype.
+
+    Raises:
+        ValueError: ``beta`` is 0 (PyTorch returns inf there).
+    """
+    if beta == 1 and threshold == 20:
+        return _apply(ops.Softplus, x)
+    if beta == 0:
+        raise ValueError("softplus: beta must be nonzero, got 0")
+    bx = x * beta
+    return where(bx > threshold, x, _apply(ops.Softplus, bx) / beta)
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), PyTorch's ``F.logsigmoid`` (also available under that name).
+
+    Computed as::
+
+        log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)),    d/dx = sigmoid(-x)
+
+    one primitive op (:class:`~minigrad.ops.LogSigmoid`) with full relative
+    precision in float32 for every x (the value is -e^-x for large x).
+
+    Args:
+        x: input ``(...)``; the result has its shape and dtype.
+    """
+    return _apply(ops.LogSigmoid, x)
+
+
+logsigmoid = log_sigmoid  # PyTorch's spelling
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, ``negative_slope * x`` elsewhere.
+
+    The derivative is 1 where x > 0 and ``negative_slope`` elsewhere, including
+    x = 0 (PyTorch's choice).
+
+    Args:
+        x: input ``(...)``; the result has its shape and dtype.
+        negative_slope: the slope for x <= 0.
+    """
+    return _apply(ops.LeakyRelu, x, negative_slope=negative_slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: x where x > 0, ``alpha * (exp(x) - 1)`` elsewhere.
+
+    The negative branch uses expm1, exact for x near 0. The derivative is 1
+    where x > 0 and ``alpha * exp(x)`` elsewhere, ``alpha`` at x = 0 (as in PyTorch).
+
+    Args:
+        x: input ``(...)``; the result has its shape and dtype.
+        alpha: the value approached as x -> -inf is ``-alpha``.
+    """
+    return _apply(ops.Elu, x, alpha=alpha)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit: x Phi(x), Phi the standard normal CDF.
+
+    ::
+
+        gelu(x) = x Phi(x) = x erfc(-x / sqrt 2) / 2,          d/dx = Phi(x) + x phi(x)
+        approximate="tanh":  x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
+
+    Both are computed without the ``1 + erf`` or ``1 + tanh`` of the textbook
+    forms, so negative x keep their relative precision in float32; erfc is
+    W. J. Cody's rational approximation (:func:`minigrad.ops.activation.erfc`).
+    The derivative at x = +-inf is 1 and 0 (PyTorch: nan, from inf * 0).
+
+    Args:
+        x: input ``(...)``; the result has its shape and dtype.
+        approximate: ``"none"`` (exact, PyTorch's default) or ``"tanh"``.
+
+    Raises:
+        ValueError: ``approximate`` is neither ``"none"`` nor ``"tanh"``.
+    """
+    if approximate not in GELU_APPROXIMATIONS:
+        raise ValueError(f"gelu: approximate must be one of {GELU_APPROXIMATIONS}, got {approximate!r}"
+                         + did_you_mean(approximate, GELU_APPROXIMATIONS))
+    return _apply(ops.Gelu, x, approximate=approximate)
+
+
+# ---------------------------------------------------------------------------
+# more losses (PyTorch's names, arguments and reductions)
+# ---------------------------------------------------------------------------
+KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+
+def _like(value: Any, input: Tensor) -> Tensor:
+    """``value`` as a tensor on ``input``'s backend: arrays, lists and numbers take ``input``'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, dtype=input.dtype, backend=input.backend)
+
+
+def _check_probabilities(op: str, name: str, t: Tensor) -> None:
+    bad = ~((t.data >= 0) & (t.data <= 1))  # nan is outside too, as in PyTorch
+    if bool(bad.any()):
+        raise ValueError(f"{op}: all elements of {name} should be between 0 and 1, got {float(t.data[bad][0])!r}")
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy between probabilities ``p = input`` and targets ``y`` in [0, 1]::
+
+        loss = -w [y log p + (1 - y) log(1 - p)]
+
+    As in PyTorch each log is clamped at -100, so p exactly 0 or 1 gives a
+    finite loss (100 per element that is confidently wrong), and the gradient
+    is PyTorch's ``(p - y) / max(p (1 - p), 1e-12)``: finite at p = 0 and 1
+    (e.g. -1e12 at p = 0, y = 1). The target's gradient is
+    ``log(1 - p) - log(p)``, infinite at p = 0 and 1 as in PyTorch. One
+    primitive op, :class:`~minigrad.ops.BinaryCrossEntropy`. For raw scores use
+    :func:`binary_cross_entropy_with_logits`, which needs no clamp.
+
+    Args:
+        input: probabilities ``(...)``.
+        target: ``(...)``, the same shape, values in [0, 1] (numbers and
+            arrays take ``input``'s dtype).
+        weight: optional rescaling of each element's loss, broadcast to
+            ``input``'s shape; the mean stays a plain mean over elements, as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Raises:
+        ValueError: the shapes differ, an element of ``input`` or ``target`` is
+            outside [0, 1] (or nan), or ``reduction`` is unknown.
+    """
+    target = _like(target, input)
+    _check_same_shape("binary_cross_entropy", input, target)
+    _check_probabilities("binary_cross_entropy", "input", input)
+    _check_probabilities("binary_cross_entropy", "target", target)
+    if target.dtype != input.dtype:
+        target = target.to(dtype=input.dtype)
+    loss = _apply(ops.BinaryCrossEntropy, input, target)
+    if weight is not None:
+        loss = loss * _like(weight, input)
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean absolute error ``|input - target|``, reduced; shapes must match.
+
+    The gradient where ``input == target`` is 0 (sign(0)), as in PyTorch.
+
+    Raises:
+        ValueError: the shapes differ, or ``reduction`` is not ``'mean'``, ``'sum'`` or ``'none'``.
+    """
+    target = _like(target, input)
+    _check_same_shape("l1_loss", input, target)
+    return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1 loss: quadratic for small errors, linear for large ones. With d = input - target::
+
+        loss = 0.5 d^2 / beta    if |d| < beta
+               |d| - 0.5 beta    otherwise
+
+    Continuous with its derivative (d / beta, then sign(d)); the gradient is
+    +-1 at |d| == beta and 0 at d == 0, as in PyTorch. ``beta=0`` is
+    :func:`l1_loss`. ``huber_loss(delta=b) == b * smooth_l1_loss(beta=b)``.
+
+    Args:
+        input: ``(...)``.
+        target: ``(...)``, the same shape.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        beta: where the loss turns from quadratic to linear, >= 0.
+
+    Raises:
+        ValueError: ``beta`` is negative, the shapes differ, or ``reduction`` is unknown.
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta!r}")
+    target = _like(target, input)
+    _check_same_shape("smooth_l1_loss", input, target)
+    d = input - target
+    if beta == 0:
+        return _reduce(d.abs(), reduction, "smooth_l1_loss")
+    z = d.abs()
+    dc = d.clip(-beta, beta)  # the quadratic branch sees a finite d: no 0 * inf in the branch not taken
+    return _reduce(where(z < beta, 0.5 * dc * dc / beta, z - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber loss: quadratic for small errors, linear (slope ``delta``) for large ones. With d = input - target::
+
+        loss = 0.5 d^2                   if |d| < delta
+               delta (|d| - 0.5 delta)   otherwise
+
+    The gradient is d, then delta sign(d): +-delta at |d| == delta, as in PyTorch.
+
+    Args:
+        input: ``(...)``.
+        target: ``(...)``, the same shape.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        delta: where the loss turns from quadratic to linear, > 0.
+
+    Raises:
+        ValueError: ``delta`` is not positive, the shapes differ, or ``reduction`` is unknown.
+    """
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
+    target = _like(target, input)
+    _check_same_shape("huber_loss", input, target)
+    d = input - target
+    z = d.abs()
+    dc = d.clip(-delta, delta)
+    return _reduce(where(z < delta, 0.5 * dc * dc, delta * (z - 0.5 * delta)), reduction, "huber_loss")
+
+
+def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence KL(target || q) pointwise, with ``input = log q`` (log-probabilities)::
+
+        loss = y (log y - x)      0 where y == 0         (log_target=False)
+        loss = e^y (y - x)        y = log-probabilities   (log_target=True)
+
+    PyTorch's pointwise terms; the gradient with respect to ``input`` is -y
+    (-e^y). Reductions, as in PyTorch:
+
+    * ``'batchmean'``: the sum divided by the batch size ``input.shape[0]``
+      (the sum for a 0-d input): the KL divergence per sample. Use this one.
+    * ``'mean'``: the mean over **all** elements, i.e. also divided by the
+      number of classes; not the KL divergence (PyTorch warns about it).
+    * ``'sum'``, ``'none'``.
+
+    Args:
+        input: log-probabilities ``(N, ...)``, e.g. the output of :func:`log_softmax`.
+        target: probabilities (or log-probabilities with ``log_target``), the same shape.
+        reduction: one of ``'mean'``, ``'batchmean'``, ``'sum'``, ``'none'``.
+        log_target: ``target`` holds log-probabilities.
+
+    Raises:
+        ValueError: ``reduction`` is unknown (the message lists the valid ones), or the shapes differ.
+    """
+    if reduction not in KL_REDUCTIONS:
+        raise ValueError(f"kl_div: reduction must be one of {KL_REDUCTIONS}, got {reduction!r}"
+                         + did_you_mean(reduction, KL_REDUCTIONS))
+    target = _like(target, input)
+    _check_same_shape("kl_div", input, target)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        nonzero = target != 0
+        y_log_y = where(nonzero, target * where(nonzero, target, 1.0).log(), 0.0)  # xlogy(y, y): 0 at y == 0
+        loss = y_log_y - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction, "kl_div")
+
+
 __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
@@ -207,6 +584,19 @@ __all__ = [
     "mse_loss",
     "nll_loss",
     "one_hot",
+    "pad",
     "softmax",
     "where",
+    # activations and losses under PyTorch's names
+    "binary_cross_entropy",
+    "elu",
+    "gelu",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "leaky_relu",
+    "log_sigmoid",
+    "logsigmoid",
+    "smooth_l1_loss",
+    "softplus",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from backends.choices import did_you_mean
 from minigrad.creation import zeros
 from minigrad.nn import functional as F
 from minigrad.nn import init
@@ -214,6 +215,108 @@ class Sigmoid(Module):
         return x.sigmoid()
 
 
+def _check_real(layer: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ValueError(f"{layer}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
+class Softplus(Module):
+    """Elementwise softplus ``(1/beta) log(1 + exp(beta x))``, and ``x`` where ``beta x > threshold``.
+
+    Full relative precision in float32 for every x; see
+    :func:`minigrad.nn.functional.softplus` for the threshold at the defaults.
+
+    Args:
+        beta: the sharpness, nonzero.
+        threshold: where ``beta * x`` exceeds it, the output is ``x``.
+
+    Raises:
+        ValueError: ``beta`` is 0 or not a number, or ``threshold`` is not a number.
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = _check_real("Softplus", "beta", beta)
+        if self.beta == 0:
+            raise ValueError("Softplus: beta must be nonzero, got 0")
+        self.threshold = _check_real("Softplus", "threshold", threshold)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class LogSigmoid(Module):
+    """Elementwise ``log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))``, precise in float32 for every x."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.log_sigmoid(x)
+
+
+class LeakyReLU(Module):
+    """Elementwise ``x`` where x > 0, ``negative_slope * x`` elsewhere.
+
+    Args:
+        negative_slope: the slope for x <= 0 (also the derivative at 0, as in PyTorch).
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = _check_real("LeakyReLU", "negative_slope", negative_slope)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """Elementwise ``x`` where x > 0, ``alpha * (exp(x) - 1)`` elsewhere (computed with expm1).
+
+    Args:
+        alpha: the output approaches ``-alpha`` as x -> -inf.
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = _check_real("ELU", "alpha", alpha)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    """Elementwise ``x Phi(x)``, Phi the standard normal CDF (or its tanh approximation).
+
+    Args:
+        approximate: ``"none"`` (exact, with erf) or ``"tanh"``; see
+            :func:`minigrad.nn.functional.gelu`.
+
+    Raises:
+        ValueError: ``approximate`` is neither ``"none"`` nor ``"tanh"``.
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in F.GELU_APPROXIMATIONS:
+            raise ValueError(f"GELU: approximate must be one of {F.GELU_APPROXIMATIONS}, got {approximate!r}"
+                             + did_you_mean(approximate, F.GELU_APPROXIMATIONS))
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
 class Identity(Module):
     """Returns its input unchanged; constructor arguments are accepted and ignored (a placeholder)."""
 
@@ -253,4 +356,7 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-__all__ = ["Dropout", "Embedding", "Flatten", "Identity", "Linear", "ReLU", "Sigmoid", "Tanh"]
+__all__ = [
+    "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LeakyReLU", "Linear", "LogSigmoid", "ReLU",
+    "Sigmoid", "Softplus", "Tanh",
+]

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from backends.choices import did_you_mean
 from minigrad.backend import backend_of
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
 
-def _check_reduction(loss: str, reduction: Any) -> str:
-    if reduction not in F.REDUCTIONS:
-        raise ValueError(f"{loss}: reduction must be one of {F.REDUCTIONS}, got {reduction!r}")
+def _check_reduction(loss: str, reduction: Any, valid: tuple = F.REDUCTIONS) -> str:
+    if reduction not in valid:
+        raise ValueError(f"{loss}: reduction must be one of {valid}, got {reduction!r}"
+                         + did_you_mean(reduction, valid))
     return reduction
 
 
@@ -123,4 +125,138 @@ class CrossEntropyLoss(Module):
         return ", ".join(parts + [f"reduction={self.reduction!r}"])
 
 
-__all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
+def _check_real(loss: str, name: str, value: Any, minimum: float, strict: bool) -> float:
+    """``value`` as a float, checked to be > ``minimum`` (``strict``) or >= it."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and (value > minimum if strict else value >= minimum)
+    if not ok:
+        raise ValueError(f"{loss}: {name} must be a number {'>' if strict else '>='} {minimum}, got {value!r}")
+    return float(value)
+
+
+class BCELoss(Module):
+    """Binary cross-entropy on probabilities, ``-w [y log p + (1 - y) log(1 - p)]``, reduced.
+
+    Each log is clamped at -100 as in PyTorch, so p exactly 0 or 1 gives a
+    finite loss and gradient; see :func:`minigrad.nn.functional.binary_cross_entropy`.
+    Prefer :class:`BCEWithLogitsLoss` on raw scores.
+
+    Args:
+        weight: optional rescaling of each element's loss, broadcast to the
+            input's shape (the mean stays a plain mean over elements, as in PyTorch).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Shapes:
+        input ``(...)`` of probabilities in [0, 1], target ``(...)`` in [0, 1].
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__()
+        self.weight = weight
+        self.reduction = _check_reduction("BCELoss", reduction)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        weight = None if self.weight is None else _as_tensor_like("BCELoss", self.weight, input)
+        return F.binary_cross_entropy(input, target, weight=weight, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class L1Loss(Module):
+    """Mean absolute error ``|input - target|``, reduced; ``input`` and ``target`` have the same shape."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = _check_reduction("L1Loss", reduction)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class SmoothL1Loss(Module):
+    """Smooth L1 loss: ``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, d = input - target.
+
+    See :func:`minigrad.nn.functional.smooth_l1_loss`.
+
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        beta: where the loss turns from quadratic to linear, >= 0 (0 gives :class:`L1Loss`).
+
+    Raises:
+        ValueError: an unknown ``reduction`` or a negative ``beta``.
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__()
+        self.reduction = _check_reduction("SmoothL1Loss", reduction)
+        self.beta = _check_real("SmoothL1Loss", "beta", beta, 0.0, strict=False)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, beta={self.beta}"
+
+
+class HuberLoss(Module):
+    """Huber loss: ``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``, d = input - target.
+
+    See :func:`minigrad.nn.functional.huber_loss`.
+
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        delta: where the loss turns from quadratic to linear, > 0.
+
+    Raises:
+        ValueError: an unknown ``reduction`` or a ``delta`` that is not positive.
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__()
+        self.reduction = _check_reduction("HuberLoss", reduction)
+        self.delta = _check_real("HuberLoss", "delta", delta, 0.0, strict=True)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, delta={self.delta}"
+
+
+class KLDivLoss(Module):
+    """Kullback-Leibler divergence ``y (log y - x)`` between targets y and log-probabilities x.
+
+    Use ``reduction='batchmean'`` for the KL divergence per sample; ``'mean'``
+    (the default, as in PyTorch) also divides by the number of classes. See
+    :func:`minigrad.nn.functional.kl_div`.
+
+    Args:
+        reduction: ``'mean'``, ``'batchmean'``, ``'sum'`` or ``'none'``.
+        log_target: the targets are log-probabilities.
+
+    Shapes:
+        input ``(N, ...)`` log-probabilities, target the same shape.
+
+    Raises:
+        ValueError: an unknown ``reduction`` (the message lists the valid ones).
+    """
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__()
+        self.reduction = _check_reduction("KLDivLoss", reduction, F.KL_REDUCTIONS)
+        self.log_target = bool(log_target)
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"
+
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "SmoothL1Loss",
+]

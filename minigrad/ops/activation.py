@@ -34,7 +34,7 @@ def _sigmoid_parts(xp, t):
 class Softplus(Function):
     """y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|); dy/dx = sigmoid(x).
 
-    Exact for very negative x, where y ~ e^x (log(1 + e^x) would round to 0);
+    Full relative precision for very negative x, where y ~ e^x (log(1 + e^x) would round to 0);
     ``F.softplus`` adds PyTorch's ``beta`` and ``threshold`` around it.
     """
 

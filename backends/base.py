@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from backends.choices import did_you_mean
+from backends.recurrent import RecurrentPointwise
 
 DTYPES = (
     "float16", "float32", "float64",
@@ -100,6 +101,14 @@ class Backend:
         -inf inputs); device libraries do not warn, so this only affects NumPy.
         """
         return np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+    @property
+    def recurrent(self) -> RecurrentPointwise:
+        """The gate arithmetic of the fused recurrent kernels (see :mod:`backends.recurrent`)."""
+        kernels = self.__dict__.get("_recurrent")
+        if kernels is None:
+            kernels = self.__dict__["_recurrent"] = RecurrentPointwise(self.xp)
+        return kernels
 
     def synchronize(self) -> None:
         """Wait for queued device work (a no-op on the CPU); needed for honest timings."""

@@ -1,9 +1,10 @@
-"""The ``minigrad`` command: ``info``, ``examples`` and ``run NAME``.
+"""The ``minigrad`` command: ``info``, ``examples``, ``run NAME`` and ``bench``.
 
 Examples are the scripts in the repository's ``examples/`` folder; each
 defines a click command ``main`` and a one-line ``DESCRIPTION``, so
 ``minigrad run sentiment --epochs 3`` and ``python examples/sentiment.py
---epochs 3`` are the same program.
+--epochs 3`` are the same program. ``bench`` times a training step of
+recurrent layers against PyTorch; its measuring code is :mod:`minigrad.bench`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import click
 
 import backends
 import minigrad
+from minigrad import bench as benchmark
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
-NOT_EXAMPLES = {"benchmark", "benchmark_rnn"}  # scripts in examples/ that are tools, not lessons
+# scripts in examples/ that are tools, not lessons: benchmark_rnn is `minigrad bench`, benchmark (per-op
+# overhead) is run as a script; `minigrad examples` names both after the list
+NOT_EXAMPLES = {"benchmark", "benchmark_rnn"}
 
 
 def example_names() -> list[str]:
@@ -76,6 +80,8 @@ def examples() -> None:
     for name in names:
         click.echo(f"{name.ljust(width)}  {getattr(load_example(name), 'DESCRIPTION', '')}")
     click.echo("\nrun one with: minigrad run NAME [OPTIONS]   (options: minigrad run NAME --help)")
+    click.echo("benchmarks: minigrad bench (a recurrent training step against PyTorch); "
+               "python examples/benchmark.py (per-op overhead)")
 
 
 class _ExampleGroup(click.Group):
@@ -95,3 +101,43 @@ class _ExampleGroup(click.Group):
 @main.group(cls=_ExampleGroup)
 def run() -> None:
     """Run one example: minigrad run NAME [OPTIONS]."""
+
+
+def _parse_sizes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[tuple]:
+    try:
+        return [benchmark.parse_size(v) for v in values]
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+@main.command("bench")
+@click.option("--size", "sizes", multiple=True, callback=_parse_sizes, metavar="PRESET|N,T,I,H",
+              help=f"Repeatable. Presets (N,T,I,H): {benchmark.PRESETS_TEXT}; or N,T,I,H. "
+                   f"[default: {' '.join(benchmark.DEFAULT_SIZES)}]")
+@click.option("--model", "models", multiple=True, type=click.Choice(list(benchmark.MODELS), case_sensitive=False),
+              help=f"Repeatable. [default: {' '.join(benchmark.DEFAULT_MODELS)}]")
+@click.option("--backend", default="numpy", show_default=True, type=click.Choice(backends.names()),
+              help="minigrad's backend; torch runs on the CPU for numpy, on CUDA (cuDNN) for cupy.")
+@click.option("--threads", type=click.IntRange(min=1),
+              help="torch.set_num_threads and NumPy's BLAS threads (needs threadpoolctl) for the run.")
+@click.option("--path", default="fused", show_default=True, type=click.Choice([*benchmark.PATHS, "both"]),
+              help="minigrad's recurrent implementation: fused kernels, the composed loop of ops, or both.")
+@click.option("--dtype", default="float32", show_default=True, type=click.Choice(benchmark.DTYPES))
+@click.option("--rounds", type=click.IntRange(min=1),
+              help=f"Timed rounds. [default: {benchmark.DEFAULT_ROUNDS}; {benchmark.QUICK_ROUNDS} with --quick]")
+@click.option("--warmup", type=click.IntRange(min=0), help=f"Untimed rounds first. [default: "
+              f"{benchmark.DEFAULT_WARMUP}; {benchmark.QUICK_WARMUP} with --quick]")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write every row as JSON here.")
+@click.option("--quick", is_flag=True,
+              help=f"A smoke run: size {','.join(map(str, benchmark.QUICK_SIZE))}, few rounds (not a measurement).")
+def bench(**options) -> None:
+    """Time a training step of recurrent layers, minigrad against PyTorch in the same process.
+
+    A step: forward, MSE on the last hidden state, backward, SGD, zero_grad.
+    Medians of interleaved rounds, the ratio minigrad/torch, a matmul-FLOP
+    lower bound and peak memory per step. Guide: docs/guides/benchmark.md.
+    """
+    try:
+        benchmark.main(**options, echo=click.echo)
+    except benchmark.BenchError as e:
+        raise click.ClickException(str(e)) from None

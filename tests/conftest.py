@@ -12,6 +12,7 @@ import backends
 import minigrad as mg
 from minigrad.autograd import _grad_enabled
 from minigrad.backend import _default
+from minigrad.nn.rnn import _default_impl
 
 ALL_BACKENDS = ["numpy", "cupy"]
 
@@ -32,13 +33,51 @@ def backend(request):
         yield request.param
 
 
+IMPLS = ["composed", "fused", "fused-compiled"]
+
+
+def _impl_params():
+    from backends.recurrent import _compiled_loops
+
+    compiled_reason = None if _compiled_loops() is not None else "numba and scipy are not installed (the jit extra)"
+    return [
+        pytest.param(name, id=name, marks=[pytest.mark.skip(reason=compiled_reason)] if
+                     name == "fused-compiled" and compiled_reason else [])
+        for name in IMPLS
+    ]
+
+
+@contextlib.contextmanager
+def compiled_loops(enabled: bool):
+    """Let the fused kernels use numba-compiled time loops, or not, on every backend (restored after)."""
+    kernels = [backends.get(name).recurrent for name in backends.available()]
+    saved = [k.use_compiled for k in kernels]
+    for k in kernels:
+        k.use_compiled = enabled
+    try:
+        yield
+    finally:
+        for k, was in zip(kernels, saved):
+            k.use_compiled = was
+
+
+@pytest.fixture(params=_impl_params())
+def impl(request):
+    """Each twin of the recurrent layers in turn: the composed loop, the fused kernels with
+    Python time loops, and the fused kernels with numba-compiled loops (where installed)."""
+    name = request.param
+    with mg.nn.recurrent_impl(name.split("-")[0]), compiled_loops(name == "fused-compiled"):
+        yield name
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_state():
-    """Fail a test that leaves grad mode off or the default backend changed."""
-    grad, default = _grad_enabled.get(), _default.get()
+    """Fail a test that leaves grad mode off, the default backend or the recurrent path changed."""
+    grad, default, impl = _grad_enabled.get(), _default.get(), _default_impl.get()
     yield
     assert _grad_enabled.get() == grad, "test leaked grad mode (no_grad not exited?)"
     assert _default.get() == default, "test leaked a default backend (use use_backend())"
+    assert _default_impl.get() == impl, "test leaked a recurrent impl (use recurrent_impl())"
 
 
 try:

@@ -1,15 +1,20 @@
-"""The recurrent-layer benchmark script runs and reports every layer (no timing thresholds)."""
+"""examples/benchmark_rnn.py is the script form of ``minigrad bench`` (no timing thresholds)."""
 
 from __future__ import annotations
 
 import importlib.util
-import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import HAVE_TORCH
 
-PATH = Path(__file__).resolve().parents[1] / "examples" / "benchmark_rnn.py"
+from minigrad import bench
+from minigrad.cli import bench as bench_command
+
+ROOT = Path(__file__).resolve().parents[1]
+PATH = ROOT / "examples" / "benchmark_rnn.py"
 
 
 def load():
@@ -19,20 +24,21 @@ def load():
     return module
 
 
-def test_rows_cover_every_layer_with_finite_times():
-    bench = load()
-    rows = bench.run_benchmarks("numpy", repeats=1, number=1, sizes=[(2, 3, 2, 4)])
-    assert [r["kind"] for r in rows] == bench.KINDS
-    for row in rows:
-        assert row["size"] == (2, 3, 2, 4)
-        assert row["minigrad_ms"] > 0 and math.isfinite(row["minigrad_ms"])
-        assert (row["torch_ms"] is not None and row["torch_ms"] > 0) == HAVE_TORCH
+def test_script_is_the_bench_command():
+    assert load().main is bench_command
 
 
-def test_command_prints_a_line_per_layer():
-    result = CliRunner().invoke(load().main, ["--quick"])
+def test_script_quick_prints_a_row_per_layer():
+    path = [] if bench.has_fused_kernels() else ["--path", "composed"]
+    result = CliRunner().invoke(load().main, ["--quick", "--model", "rnn", "--model", "gru", *path])
     assert result.exit_code == 0, result.output
-    for kind in ("RNN", "LSTM", "GRU"):
-        assert any(line.startswith(kind) for line in result.output.splitlines())
-    if HAVE_TORCH:
-        assert "x" in result.output.splitlines()[-1]
+    lines = result.output.splitlines()
+    assert [line.split()[0] for line in lines if line.split()[:1] in (["rnn"], ["gru"])] == ["rnn", "gru"]
+
+
+def test_script_runs_on_its_own():
+    env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_BACKEND"}
+    proc = subprocess.run([sys.executable, str(PATH), "--help"], check=False, capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "--size" in proc.stdout and "--path" in proc.stdout

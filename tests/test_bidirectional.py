@@ -10,6 +10,9 @@ from conftest import requires_torch
 import minigrad as mg
 from minigrad.nn import Parameter
 
+# every test runs on each twin of the layers: composed, fused, fused with compiled loops
+pytestmark = pytest.mark.usefixtures("impl")
+
 try:
     import torch
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence

@@ -272,10 +272,15 @@ def test_inspector_leaves_results_unchanged(backend):
         out.sum().backward()
         return out.numpy(), x.grad.numpy(), [p.grad.numpy() for p in layer.parameters()]
 
-    plain = run()
+    with mg.nn.recurrent_impl("composed"):  # what the inspector records: bitwise the same numbers
+        plain = run()
+    fused = run()
     with mg.nn.BPTTInspector(layer):
+        assert not layer.runs_fused(mg.nn.inspector.active_inspector())
         watched = run()
     np.testing.assert_array_equal(plain[0], watched[0])
     np.testing.assert_array_equal(plain[1], watched[1])
     for a, b in zip(plain[2], watched[2]):
         np.testing.assert_array_equal(a, b)
+    for a, b in zip([fused[0], fused[1], *fused[2]], [plain[0], plain[1], *plain[2]]):  # the fused twin, to rounding
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)

@@ -138,7 +138,7 @@ CASES = [
     Case("rnn_step", lambda mp: rnn_step(mg.zeros(1, 2), mg.zeros(1, 2), mg.zeros(2, 2), None, "tanhh"),
          ValueError, "rnn_step: nonlinearity must be one of", RNN_NONLINEARITIES, "tanh"),
     Case("RNN.nonlinearity set later", set_nonlinearity_after_construction, ValueError,
-         "rnn_step: nonlinearity must be one of", RNN_NONLINEARITIES, "relu"),
+         "RNN: nonlinearity must be one of", RNN_NONLINEARITIES, "relu"),
     Case("calculate_gain", lambda mp: init.calculate_gain("Relu"), ValueError,
          "calculate_gain: unsupported nonlinearity 'Relu'", GAIN_NONLINEARITIES, "relu"),
     Case("kaiming_uniform_(nonlinearity=)", lambda mp: init.kaiming_uniform_(param(), nonlinearity="lekay_relu"),

@@ -1,6 +1,6 @@
 """Neural-network building blocks. ``minigrad.nn.functional`` holds the functional forms."""
 
-from minigrad.nn import functional, init, utils
+from minigrad.nn import functional, init, masking, utils
 from minigrad.nn.bidirectional import Bidirectional
 from minigrad.nn.cells import GRUCell, LSTMCell, RNNCell
 from minigrad.nn.clip import clip_grad_norm_, clip_grad_value_
@@ -31,7 +31,7 @@ from minigrad.nn.losses import (
     SmoothL1Loss,
 )
 from minigrad.nn.module import Module, Parameter, Sequential
-from minigrad.nn.rnn import GRU, LSTM, RNN
+from minigrad.nn.rnn import GRU, LSTM, RNN, recurrent_impl
 from minigrad.nn.summary import summary
 
 __all__ = [
@@ -61,6 +61,8 @@ __all__ = [
     "clip_grad_value_",
     "functional",
     "init",
+    "masking",
+    "recurrent_impl",
     "summary",
     "utils",
     # activations and losses under PyTorch's names

@@ -15,29 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.choices import did_you_mean
+from minigrad.nn.masking import check_lengths, reverse_padded
 from minigrad.nn.module import Module
-from minigrad.nn.rnn import check_lengths
 from minigrad.tensor import Tensor, concat
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
-
-
-def reverse_padded(x: Tensor, lengths: list[int] | None, time_axis: int = 1) -> Tensor:
-    """Reverse ``x`` along ``time_axis`` within each row's length (padding stays in place).
-
-    Args:
-        x: ``(N, T, ...)`` if ``time_axis == 1``, ``(T, N, ...)`` if ``time_axis == 0``.
-        lengths: N ints, or None for all rows of length T.
-    """
-    T = x.shape[time_axis]
-    if lengths is None:
-        return x[(slice(None),) * time_axis + (slice(None, None, -1),)]
-    xp = x.backend.xp
-    t = xp.arange(T).reshape(1, -1)
-    n = xp.asarray(lengths).reshape(-1, 1)
-    src = xp.where(t < n, n - 1 - t, t)  # (N, T): the step each position reads
-    rows = xp.arange(len(lengths)).reshape(-1, 1)
-    return x[rows, src] if time_axis == 1 else x[src.T, rows.T]
 
 
 class Bidirectional(Module):

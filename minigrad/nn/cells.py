@@ -28,6 +28,14 @@ from minigrad.tensor import DEFAULT_FLOAT, Tensor
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 
 
+def check_nonlinearity(who: str, nonlinearity: Any) -> str:
+    """``nonlinearity`` if it is one of ``NONLINEARITIES``; else a ValueError naming ``who`` and listing them."""
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"{who}: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}"
+                         + did_you_mean(str(nonlinearity), NONLINEARITIES))
+    return nonlinearity
+
+
 def rnn_step(xw: Tensor, h: Tensor, W_hh_T: Tensor, b_hh: Tensor | None, nonlinearity: str = "tanh"):
     """h' = f(x W_ih^T + b_ih + h W_hh^T + b_hh), with f = tanh, relu or sigmoid.
 
@@ -38,9 +46,7 @@ def rnn_step(xw: Tensor, h: Tensor, W_hh_T: Tensor, b_hh: Tensor | None, nonline
         b_hh: ``(H,)`` recurrent bias, or None (absent, or already in ``xw``).
         nonlinearity: one of ``NONLINEARITIES``; else a ValueError listing them.
     """
-    if nonlinearity not in NONLINEARITIES:  # else getattr below could call any Tensor method
-        raise ValueError(f"rnn_step: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}"
-                         + did_you_mean(nonlinearity, NONLINEARITIES))
+    check_nonlinearity("rnn_step", nonlinearity)  # else getattr below could call any Tensor method
     a = xw + h @ W_hh_T
     if b_hh is not None:
         a = a + b_hh

@@ -21,43 +21,52 @@ The one deliberate difference from PyTorch: ``batch_first=True`` by default,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from backends.choices import did_you_mean
+from minigrad import ops
 from minigrad.backend import get_backend
 from minigrad.nn import functional as F
-from minigrad.nn.cells import NONLINEARITIES, gru_step, init_recurrent_, lstm_step, rnn_step
+from minigrad.nn.cells import NONLINEARITIES, check_nonlinearity, gru_step, init_recurrent_, lstm_step, rnn_step
 from minigrad.nn.inspector import active_inspector
+from minigrad.nn.masking import check_lengths, step_mask
 from minigrad.nn.module import Module, Parameter
-from minigrad.tensor import DEFAULT_FLOAT, Tensor, concat, stack, where
+from minigrad.tensor import DEFAULT_FLOAT, Tensor, _apply, concat, stack, where
+
+IMPLS = ("fused", "composed")
+
+_default_impl: ContextVar[str] = ContextVar("minigrad_recurrent_impl", default="fused")
 
 
-def check_lengths(lengths: Any, batch: int, steps: int, who: str) -> list[int]:
-    """``lengths`` as a list of ints, each in [1, steps], one per batch row; a clear error otherwise."""
-    if isinstance(lengths, Tensor) or hasattr(lengths, "tolist"):
-        lengths = lengths.tolist()
+@contextmanager
+def recurrent_impl(impl: str) -> Iterator[None]:
+    """Run recurrent layers with ``impl`` inside the block: ``"fused"`` (the default) or ``"composed"``.
+
+    ``"composed"`` runs the readable loop of cell steps (one graph node per op,
+    what the course teaches); ``"fused"`` runs one kernel per layer and
+    direction with a hand-written BPTT backward. Both give the same numbers
+    (the tests compare them). A layer's own ``impl`` argument wins over this.
+
+        >>> with mg.nn.recurrent_impl("composed"):
+        ...     output, h_n = rnn(x)
+
+    Raises:
+        ValueError: ``impl`` is not one of ``IMPLS`` (the message lists them).
+    """
+    token = _default_impl.set(_check_impl("recurrent_impl", impl))
     try:
-        values = list(lengths)
-    except TypeError:
-        raise TypeError(f"{who}: lengths must be a sequence of ints, got {type(lengths).__name__}") from None
-    if len(values) != batch:
-        raise ValueError(f"{who}: got {len(values)} lengths for a batch of {batch} sequences")
-    for i, n in enumerate(values):
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError(f"{who}: lengths[{i}] = {n!r} is not an int")
-        if not 1 <= n <= steps:
-            raise ValueError(f"{who}: lengths[{i}] = {n} is outside [1, {steps}] (T = {steps} time steps)")
-    return values
+        yield
+    finally:
+        _default_impl.reset(token)
 
 
-def step_mask(lengths: list[int] | None, steps: int, backend: Any) -> Any:
-    """Boolean ``(N, T, 1)`` array, True at real steps; None when no row is padded."""
-    if lengths is None or min(lengths) == steps:
-        return None
-    xp = backend.xp
-    n = xp.asarray(lengths).reshape(-1, 1)
-    return (xp.arange(steps).reshape(1, -1) < n)[:, :, None]
+def _check_impl(who: str, impl: Any) -> Any:
+    if impl is not None and impl not in IMPLS:
+        raise ValueError(f"{who}: impl must be one of {IMPLS}, got {impl!r}" + did_you_mean(str(impl), IMPLS))
+    return impl
 
 
 class RNNBase(Module):
@@ -70,9 +79,10 @@ class RNNBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: Any = None, backend: Any = None):
+                 dtype: Any = None, backend: Any = None, impl: str | None = None):
         super().__init__()
         name = type(self).__name__
+        self.impl = _check_impl(name, impl)
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise ValueError(f"{name}: input_size, hidden_size and num_layers must be >= 1")
         if not 0 <= dropout < 1:
@@ -207,15 +217,25 @@ class RNNBase(Module):
             output = output.transpose(1, 0, 2)
         return output, h_n
 
-    def _initial(self, x: Tensor, hx: Any, index: int) -> Any:
+    def _initial(self, x: Tensor, hx: Any, index: int, batch_axis: int = 0) -> Any:
+        """The initial state of one layer and direction (zeros when ``hx`` is None)."""
         if hx is None:
-            zeros = Tensor._wrap(x.backend.xp.zeros((x.shape[0], self.hidden_size), dtype=x.dtype), x.backend)
+            shape = (x.shape[batch_axis], self.hidden_size)
+            zeros = Tensor._wrap(x.backend.xp.zeros(shape, dtype=x.dtype), x.backend)
             return (zeros, zeros) if self.is_lstm else zeros
         return _map_state(hx, lambda h: h[index])
 
+    def runs_fused(self, inspector: Any = None) -> bool:
+        """The one place that chooses between the twins: the fused kernel unless this layer's
+        ``impl``, or else :func:`recurrent_impl`, asks for the composed loop, or the BPTT
+        inspector is recording (it reads every step's gates from the composed graph)."""
+        return inspector is None and (self.impl or _default_impl.get()) == "fused"
+
     def _layers(self, x: Tensor, hx: Any, mask: Any) -> tuple[Tensor, list]:
-        finals = []
         inspector = active_inspector()
+        if self.runs_fused(inspector):
+            return self._layers_fused(x, hx, mask)
+        finals = []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
@@ -228,15 +248,45 @@ class RNNBase(Module):
                 x = F.dropout(x, self.dropout, True)
         return x, finals
 
-    def _scan(self, x: Tensor, state: Any, layer: int, direction: int, mask: Any, inspector: Any):
-        """One layer, one direction: ``x (N, T, in)`` -> ``(outputs (N, T, H), final state)``."""
+    def _layers_fused(self, x: Tensor, hx: Any, mask: Any) -> tuple[Tensor, list]:
+        """The fused twin of :meth:`_layers`: time-major, one kernel per layer and direction."""
+        T = x.shape[1]
+        x = x.transpose(1, 0, 2)  # (T, N, I): each step's rows are contiguous
+        mask = None if mask is None else x.backend.xp.ascontiguousarray(mask.transpose(1, 0, 2))
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                state = self._initial(x, hx, layer * self.num_directions + direction, batch_axis=1)
+                out = self._kernel(x, state, layer, direction, mask)
+                outputs.append(out[:T])
+                finals.append((out[T], out[T + 1]) if self.is_lstm else out[T])
+            x = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                # the mask is drawn in the composed twin's (N, T, D*H) layout, so both drop the same units
+                x = F.dropout(x.transpose(1, 0, 2), self.dropout, True).transpose(1, 0, 2)
+        return x.transpose(1, 0, 2), finals
+
+    def _projection(self, x: Tensor, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(xw, W_hh^T, b_hh)``: the input projection of every step as one matmul, shared by both twins.
+
+        ``b_hh`` joins ``xw`` (added once for all steps) except for GRU, where it sits inside r * (...).
+        """
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
-        xw = x @ w_ih.T  # the input projection of every time step in one matmul: (N, T, G)
+        xw = x @ w_ih.T
         if b_ih is not None:
             xw = xw + b_ih
         if b_hh is not None and self.fold_hidden_bias:
-            xw, b_hh = xw + b_hh, None  # added once for all steps (not possible for GRU's n gate)
-        W_hh_T = w_hh.T  # transposed once per sequence, not at every step
+            xw, b_hh = xw + b_hh, None
+        return xw, w_hh.T, b_hh
+
+    def _kernel(self, x: Tensor, state: Any, layer: int, direction: int, mask: Any) -> Tensor:
+        """Run the fused kernel of this cell type (overridden): ``(T + 1 or T + 2, N, H)``."""
+        raise NotImplementedError
+
+    def _scan(self, x: Tensor, state: Any, layer: int, direction: int, mask: Any, inspector: Any):
+        """One layer, one direction: ``x (N, T, in)`` -> ``(outputs (N, T, H), final state)``."""
+        xw, W_hh_T, b_hh = self._projection(x, layer, direction)  # (N, T, G), all steps in one matmul
         T = x.shape[1]
         outputs: list = [None] * T
         if inspector is not None:
@@ -292,11 +342,12 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype: Any = None, backend: Any = None):
+                 dtype: Any = None, backend: Any = None, impl: str | None = None):
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"RNN: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}"
                              + did_you_mean(nonlinearity, NONLINEARITIES))
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, backend)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, backend,
+                         impl)
         self.nonlinearity = nonlinearity
 
     def extra_repr(self) -> str:
@@ -305,6 +356,11 @@ class RNN(RNNBase):
 
     def step(self, xw, h, W_hh_T, b_hh):
         return rnn_step(xw, h, W_hh_T, b_hh, self.nonlinearity)
+
+    def _kernel(self, x, h0, layer, direction, mask):
+        xw, W_hh_T, _ = self._projection(x, layer, direction)
+        return _apply(ops.RNNSequence, xw, h0, W_hh_T, mask=mask, reverse=bool(direction),
+                      nonlinearity=check_nonlinearity("RNN", self.nonlinearity))
 
 
 class LSTM(RNNBase):
@@ -321,6 +377,11 @@ class LSTM(RNNBase):
     def step(self, xw, state, W_hh_T, b_hh):
         return lstm_step(xw, state, W_hh_T, b_hh)
 
+    def _kernel(self, x, state, layer, direction, mask):
+        xw, W_hh_T, _ = self._projection(x, layer, direction)
+        h0, c0 = state
+        return _apply(ops.LSTMSequence, xw, h0, c0, W_hh_T, mask=mask, reverse=bool(direction))
+
 
 class GRU(RNNBase):
     """Gated recurrent unit over sequences (gate equations in :func:`~minigrad.nn.cells.gru_step`).
@@ -334,3 +395,8 @@ class GRU(RNNBase):
 
     def step(self, xw, h, W_hh_T, b_hh):
         return gru_step(xw, h, W_hh_T, b_hh)
+
+    def _kernel(self, x, h0, layer, direction, mask):
+        xw, W_hh_T, b_hh = self._projection(x, layer, direction)
+        biases = () if b_hh is None else (b_hh,)
+        return _apply(ops.GRUSequence, xw, h0, W_hh_T, *biases, mask=mask, reverse=bool(direction))

@@ -28,6 +28,7 @@ from minigrad.ops.extrema import Maximum, Minimum
 from minigrad.ops.loss import BinaryCrossEntropy
 from minigrad.ops.matmul import MatMul
 from minigrad.ops.movement import Concat, GetItem, Reshape, Stack, Transpose
+from minigrad.ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from minigrad.ops.reduce import Max, Sum
 from minigrad.ops.rounding import Ceil, Floor, Round, Sign
 from minigrad.ops.scan import CumSum
@@ -40,6 +41,8 @@ __all__ = [
     "Mul",
     "Neg", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
     "Transpose", "Where",
+    # fused sequence kernels, the twins of the composed recurrent layers (tests/test_fused.py)
+    "GRUSequence", "LSTMSequence", "RNNSequence",
     # more ops under PyTorch names
     "BroadcastTo", "Ceil", "Cos", "CumSum", "Floor", "Maximum", "Minimum", "Round", "Sign", "Sin", "TakeAlongAxis",
     # activations and a loss primitive (minigrad.ops.activation, minigrad.ops.loss)

@@ -1,0 +1,258 @@
+"""Fused sequence kernels: a whole RNN, LSTM or GRU layer direction as one op.
+
+Each class is the twin of a composed layer in :mod:`minigrad.nn.rnn` (the
+readable loop of cell steps, whose graph is differentiated op by op): its
+forward runs every time step, and its backward is backpropagation through
+time written out by hand from the same equations. The tests compare the
+twins on outputs and every gradient.
+
+Inputs are time-major. Shape legend: T time steps, N batch, H hidden units,
+G = gates * H.
+
+- ``xw (T, N, G)``: the input projection of every step, ``x W_ih^T + b_ih``
+  (plus ``b_hh`` for RNN and LSTM, which fold it in), computed by the layer
+  as one matrix product;
+- ``h0 (N, H)`` (and ``c0 (N, H)`` for LSTM): the initial state;
+- ``W (H, G)``: the recurrent weight, transposed (``W_hh^T``);
+- ``b_hh (G,)`` for GRU only, when the layer has biases (it sits inside
+  ``r * (W_hn h + b_hn)``).
+
+Options: ``mask``, a boolean ``(T, N, 1)`` array, False at padded steps (the
+state is carried unchanged and the output is zero there), or None; and
+``reverse``, walking from T-1 down to 0.
+
+The output is one array: ``(T + 1, N, H)``, the T outputs and then the final
+hidden state (``(T + 2, N, H)`` for LSTM, with the final cell state last).
+
+Each step is one small matrix product plus the gate arithmetic of
+:mod:`backends.recurrent` into preallocated buffers; in backward, the weight
+gradient is one large product over all steps.
+"""
+
+from __future__ import annotations
+
+from minigrad.autograd import Function
+
+_KINDS = {"tanh": 0, "relu": 1, "sigmoid": 2}  # the compiled loops' code for an RNN's nonlinearity
+
+
+def _c(xp, a):
+    """``a`` as a C-contiguous array (no copy when it already is)."""
+    return xp.ascontiguousarray(a)
+
+
+class _Sequence(Function):
+    """The time loop and bookkeeping shared by the three kernels."""
+
+    def _setup(self, xw, h0, mask, reverse):
+        """Record the sizes and options; the caller makes ``xw`` and the states contiguous."""
+        T, N = xw.shape[0], xw.shape[1]
+        H = h0.shape[-1]
+        self.T, self.N, self.H, self.mask, self.reverse = T, N, H, mask, reverse
+        self.order = range(T - 1, -1, -1) if reverse else range(T)
+        return T, N, H
+
+    def _mask_args(self):
+        """``(mask (T, N), has_mask)`` for the compiled loops (a dummy mask when there is none)."""
+        if self.mask is None:
+            return self.xp.ones((1, 1), dtype=bool), False
+        return self.mask[..., 0], True
+
+    def _previous(self, states, t, initial):
+        """The state before step ``t``: the state of the step processed just before it, or ``initial``."""
+        first = self.T - 1 if self.reverse else 0
+        if t == first:
+            return initial
+        return states[t + 1] if self.reverse else states[t - 1]
+
+    def _finish(self, out, hs):
+        """Write the outputs (zero at padded steps) and the final state into ``out``."""
+        T = self.T
+        if self.mask is not None:
+            self.xp.multiply(hs, self.mask, out=out[:T])
+        out[T] = hs[self.order[-1]]
+
+    def _weight_grad(self, hs, h0, da):
+        """sum over steps of h_prev^T da: the recurrent weight's gradient as two products over all steps."""
+        T = self.T
+        flat = lambda v: v.reshape(-1, v.shape[-1])  # noqa: E731
+        if T == 1:
+            return h0.T @ da[0]
+        if self.reverse:  # h_prev of step t is the state of step t + 1 (h0 for t = T - 1)
+            return flat(hs[1:]).T @ flat(da[:-1]) + h0.T @ da[-1]
+        return flat(hs[:-1]).T @ flat(da[1:]) + h0.T @ da[0]
+
+
+class RNNSequence(_Sequence):
+    """Elman RNN over a sequence: h_t = f(xw_t + h_{t-1} W), f = tanh, relu or sigmoid.
+
+    Backward: da_t = (dh_t + da_{t+1} W^T) * f'(a_t), and dW = sum_t h_{t-1}^T da_t.
+    """
+
+    def forward(self, xw, h0, W, mask, reverse, nonlinearity):
+        xp = self.xp
+        xw, h0, W = _c(xp, xw), _c(xp, h0), _c(xp, W)  # a contiguous W makes every step's product faster
+        T, N, H = self._setup(xw, h0, mask, reverse)
+        kernels = self.backend.recurrent
+        out = xp.empty((T + 1, N, H), dtype=xw.dtype)
+        hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)  # the state after each step
+        loops = self.loops = kernels.compiled(xw.dtype, N * H)
+        with self.backend.ignore_fp_errors():
+            if loops is not None:
+                loops.rnn_forward(xw, h0, W, *self._mask_args(), reverse, _KINDS[nonlinearity], hs)
+            for t in self.order if loops is None else ():
+                h_prev = self._previous(hs, t, h0)
+                xp.matmul(h_prev, W, out=hs[t])
+                hs[t] += xw[t]
+                kernels.activation_(hs[t], nonlinearity)
+                if mask is not None:
+                    xp.copyto(hs[t], h_prev, where=~mask[t])
+        self._finish(out, hs)
+        self.hs, self.h0, self.W, self.nonlinearity = hs, h0, W, nonlinearity
+        return out
+
+    def backward(self, gy):
+        xp, kernels, T, mask = self.xp, self.backend.recurrent, self.T, self.mask
+        hs, WT = self.hs, _c(self.xp, self.W.T)  # W_hh itself, contiguous
+        da = xp.empty_like(gy[:T])  # dL/d(pre-activation) of every step = dL/dxw
+        dh = gy[T].copy()  # dL/dh flowing back from later steps, starting with the final state's
+        if self.loops is not None:
+            self.loops.rnn_backward(_c(xp, gy), WT, *self._mask_args(), self.reverse,
+                                    _KINDS[self.nonlinearity], hs, da, dh, xp.empty_like(dh))
+        for t in reversed(self.order) if self.loops is None else ():
+            g = da[t]
+            xp.add(dh, gy[t] if mask is None else gy[t] * mask[t], out=g)
+            kernels.activation_grad_(g, hs[t], self.nonlinearity)
+            if mask is None:
+                dh = g @ WT
+            else:
+                g *= mask[t]
+                dh = g @ WT + dh * ~mask[t]  # a padded step passes dh through unchanged
+        gW = self._weight_grad(hs, self.h0, da) if self.needs_input_grad[2] else None
+        return da, dh, gW
+
+
+class LSTMSequence(_Sequence):
+    """LSTM over a sequence (equations in :func:`minigrad.nn.cells.lstm_step`).
+
+    Backward per step, latest first, with dh and dc flowing back from later steps::
+
+        dc += dh * o * (1 - tanh(c)^2)
+        da = [dc g i(1-i), dc c_prev f(1-f), dc i (1-g^2), dh tanh(c) o(1-o)]
+        dh_prev = da W^T;   dc_prev = dc * f;   dW = sum_t h_{t-1}^T da_t
+    """
+
+    def forward(self, xw, h0, c0, W, mask, reverse):
+        xp = self.xp
+        xw, h0, c0, W = _c(xp, xw), _c(xp, h0), _c(xp, c0), _c(xp, W)
+        T, N, H = self._setup(xw, h0, mask, reverse)
+        kernels = self.backend.recurrent
+        out = xp.empty((T + 2, N, H), dtype=xw.dtype)
+        hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)
+        cs, tanh_cs = xp.empty((T, N, H), dtype=xw.dtype), xp.empty((T, N, H), dtype=xw.dtype)
+        gates = xp.empty((T, N, 4 * H), dtype=xw.dtype)  # the activations i, f, g, o of every step
+        loops = self.loops = kernels.compiled(xw.dtype, N * H)
+        with self.backend.ignore_fp_errors():
+            if loops is not None:
+                loops.lstm_forward(xw, h0, c0, W, *self._mask_args(), reverse, hs, cs, tanh_cs, gates)
+            for t in self.order if loops is None else ():
+                h_prev, c_prev = self._previous(hs, t, h0), self._previous(cs, t, c0)
+                a = gates[t]
+                xp.matmul(h_prev, W, out=a)
+                a += xw[t]
+                kernels.lstm_forward(a, c_prev, cs[t], tanh_cs[t], hs[t])
+                if mask is not None:
+                    padded = ~mask[t]
+                    xp.copyto(hs[t], h_prev, where=padded)
+                    xp.copyto(cs[t], c_prev, where=padded)
+        self._finish(out, hs)
+        out[T + 1] = cs[self.order[-1]]
+        self.hs, self.cs, self.tanh_cs, self.gates, self.h0, self.c0, self.W = hs, cs, tanh_cs, gates, h0, c0, W
+        return out
+
+    def backward(self, gy):
+        xp, kernels, T, mask = self.xp, self.backend.recurrent, self.T, self.mask
+        cs, WT = self.cs, _c(self.xp, self.W.T)
+        da = xp.empty((T,) + self.gates.shape[1:], dtype=gy.dtype)  # = dL/dxw
+        dh, dc = gy[T].copy(), gy[T + 1].copy()
+        if self.loops is not None:
+            self.loops.lstm_backward(_c(xp, gy), WT, self.c0, *self._mask_args(), self.reverse, cs,
+                                     self.tanh_cs, self.gates, da, dh, dc, xp.empty_like(dh))
+        for t in reversed(self.order) if self.loops is None else ():
+            dh_t = dh + (gy[t] if mask is None else gy[t] * mask[t])
+            dc_t = dc.copy()
+            c_prev = self._previous(cs, t, self.c0)
+            kernels.lstm_backward(self.gates[t], c_prev, self.tanh_cs[t], dh_t, dc_t, da[t])
+            if mask is None:
+                dh, dc = da[t] @ WT, dc_t
+            else:
+                real = mask[t]
+                da[t] *= real
+                dh = da[t] @ WT + dh * ~real
+                dc = xp.where(real, dc_t, dc)
+        gW = self._weight_grad(self.hs, self.h0, da) if self.needs_input_grad[3] else None
+        return da, dh, dc, gW
+
+
+class GRUSequence(_Sequence):
+    """GRU over a sequence (equations in :func:`minigrad.nn.cells.gru_step`).
+
+    Backward per step, latest first, with dh flowing back from later steps::
+
+        dn = dh (1 - z) (1 - n^2);  dz = dh (h_prev - n) z (1 - z);  dr = dn hw_n r (1 - r)
+        dxw = [dr, dz, dn];  dhw = [dr, dz, dn r];  dh_prev = dh z + dhw W^T
+        dW = sum_t h_{t-1}^T dhw_t;  db_hh = sum_t dhw_t
+    """
+
+    def forward(self, xw, h0, W, b_hh=None, *, mask, reverse):
+        xp = self.xp
+        xw, h0, W = _c(xp, xw), _c(xp, h0), _c(xp, W)
+        T, N, H = self._setup(xw, h0, mask, reverse)
+        kernels = self.backend.recurrent
+        out = xp.empty((T + 1, N, H), dtype=xw.dtype)
+        hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)
+        gates = xp.empty((T, N, 3 * H), dtype=xw.dtype)  # r, z, n of every step
+        hw_n = xp.empty((T, N, H), dtype=xw.dtype)  # W_hn h_prev + b_hn, needed for dr
+        hw = xp.empty((N, 3 * H), dtype=xw.dtype)
+        loops = self.loops = kernels.compiled(xw.dtype, N * H)
+        with self.backend.ignore_fp_errors():
+            if loops is not None:
+                bias = xp.zeros(3 * H, dtype=xw.dtype) if b_hh is None else b_hh
+                loops.gru_forward(xw, h0, W, bias, *self._mask_args(), reverse, hs, gates, hw_n, hw)
+            for t in self.order if loops is None else ():
+                h_prev = self._previous(hs, t, h0)
+                xp.matmul(h_prev, W, out=hw)
+                if b_hh is not None:
+                    hw += b_hh
+                kernels.gru_forward(xw[t], hw, h_prev, gates[t], hs[t])
+                hw_n[t] = hw[:, 2 * H :]
+                if mask is not None:
+                    xp.copyto(hs[t], h_prev, where=~mask[t])
+        self._finish(out, hs)
+        self.hs, self.gates, self.hw_n, self.h0, self.W, self.has_bias = hs, gates, hw_n, h0, W, b_hh is not None
+        return out
+
+    def backward(self, gy):
+        xp, kernels, T, mask = self.xp, self.backend.recurrent, self.T, self.mask
+        hs, WT = self.hs, _c(self.xp, self.W.T)
+        dxw = xp.empty((T,) + self.gates.shape[1:], dtype=gy.dtype)
+        dhw = xp.empty_like(dxw)
+        dh = gy[T].copy()
+        if self.loops is not None:
+            self.loops.gru_backward(_c(xp, gy), WT, self.h0, *self._mask_args(), self.reverse, hs,
+                                    self.gates, self.hw_n, dxw, dhw, dh, xp.empty_like(dh))
+        for t in reversed(self.order) if self.loops is None else ():
+            dh_t = dh + (gy[t] if mask is None else gy[t] * mask[t])
+            h_prev = self._previous(hs, t, self.h0)
+            kernels.gru_backward(self.gates[t], self.hw_n[t], h_prev, dh_t, dxw[t], dhw[t])
+            if mask is None:
+                dh = dh_t + dhw[t] @ WT
+            else:
+                real = mask[t]
+                dxw[t] *= real
+                dhw[t] *= real
+                dh = dh_t * real + dhw[t] @ WT + dh * ~real
+        gW = self._weight_grad(hs, self.h0, dhw) if self.needs_input_grad[2] else None
+        if not self.has_bias:
+            return dxw, dh, gW
+        return dxw, dh, gW, dhw.sum(axis=(0, 1)) if self.needs_input_grad[3] else None

@@ -22,7 +22,7 @@ import math
 import numba
 import numpy as np
 
-jit = numba.njit(cache=True, nogil=True)
+jit = numba.njit(cache=True, nogil=True, fastmath=True)
 
 
 @jit
@@ -40,10 +40,17 @@ def _sigmoid(x):
 
 
 @jit
+def _tanh(x):
+    """tanh x = 1 - 2 / (1 + e^(2x)): one exp, five times faster here than libm's tanh. Its error is
+    absolute (below 2e-16), so relative only for |x| < 1e-7, far below float32's resolution of a gate."""
+    return 1.0 - 2.0 / (1.0 + math.exp(2.0 * x))
+
+
+@jit
 def _activate(x, kind):
     """kind 0: tanh, 1: relu, 2: sigmoid."""
     if kind == 0:
-        return math.tanh(x)
+        return _tanh(x)
     if kind == 1:
         return x if x > 0.0 else 0.0
     return _sigmoid(x)
@@ -108,12 +115,12 @@ def lstm_forward(xw, h0, c0, W, mask, has_mask, reverse, hs, cs, tanh_cs, gates)
             for j in range(H):
                 i = _sigmoid(a[n, j] + xw[t, n, j])
                 f = _sigmoid(a[n, H + j] + xw[t, n, H + j])
-                g = math.tanh(a[n, 2 * H + j] + xw[t, n, 2 * H + j])
+                g = _tanh(a[n, 2 * H + j] + xw[t, n, 2 * H + j])
                 o = _sigmoid(a[n, 3 * H + j] + xw[t, n, 3 * H + j])
                 a[n, j], a[n, H + j], a[n, 2 * H + j], a[n, 3 * H + j] = i, f, g, o
                 if real:
                     c = f * c_prev[n, j] + i * g
-                    tc = math.tanh(c)
+                    tc = _tanh(c)
                     cs[t, n, j], tanh_cs[t, n, j], hs[t, n, j] = c, tc, o * tc
                 else:
                     cs[t, n, j], tanh_cs[t, n, j], hs[t, n, j] = c_prev[n, j], 0.0, h_prev[n, j]
@@ -165,7 +172,7 @@ def gru_forward(xw, h0, W, b_hh, mask, has_mask, reverse, hs, gates, hw_n, hw):
                 r = _sigmoid(xw[t, n, j] + hw[n, j] + b_hh[j])
                 z = _sigmoid(xw[t, n, H + j] + hw[n, H + j] + b_hh[H + j])
                 hn = hw[n, 2 * H + j] + b_hh[2 * H + j]
-                nn = math.tanh(xw[t, n, 2 * H + j] + r * hn)
+                nn = _tanh(xw[t, n, 2 * H + j] + r * hn)
                 gates[t, n, j], gates[t, n, H + j], gates[t, n, 2 * H + j], hw_n[t, n, j] = r, z, nn, hn
                 hs[t, n, j] = nn + z * (h_prev[n, j] - nn) if real else h_prev[n, j]
 

@@ -122,6 +122,11 @@ for _name, _sa, _sb in [
     ("vector_batched_matrix", (3,), (2, 3, 4)),
 ]:
     case(f"matmul_{_name}", lambda a, b: a @ b, [normal(*_sa), normal(*_sb)], _mm_ref, _mm_torch)
+for _name, _sx in [("2d", (3, 4)), ("3d", (2, 3, 4)), ("1d", (4,))]:
+    case(f"linear_{_name}", lambda x, w, b: F.linear(x, w, b), [normal(*_sx), normal(5, 4), normal(5)],
+         lambda x, w, b: x @ w.T + b, lambda x, w, b: TF.linear(x, w, b))
+case("linear_no_bias", lambda x, w: F.linear(x, w), [normal(2, 3, 4), normal(5, 4)], lambda x, w: x @ w.T,
+     lambda x, w: TF.linear(x, w))
 case("matmul_function", lambda a, b: mg.matmul(a, b), [normal(2, 3), normal(3, 2)], _mm_ref, _mm_torch)
 case("matmul_self", lambda a: a @ a.T, [normal(3, 2)], lambda a: a @ a.T, lambda a: a @ a.T)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from backends.choices import did_you_mean
 from minigrad import ops
-from minigrad.tensor import Tensor, _apply, _normalize_axis, concat, where
+from minigrad.tensor import Tensor, _apply, _normalize_axis, concat, promote, where
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -31,6 +31,24 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
 def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
         raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} differ")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """The affine map y = x W^T + b, as in PyTorch: ``x (..., I)``, ``weight (O, I)``, ``bias (O,)`` -> ``(..., O)``.
+
+    One op (one output array), so the graph keeps only ``x`` and ``W`` for backward.
+
+    Raises:
+        ValueError: the shapes do not fit (naming them).
+    """
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input {x.shape} and weight {weight.shape} do not fit (need (..., I) and (O, I))")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    x, weight = promote("linear", x, weight)
+    if bias is None:
+        return _apply(ops.Linear, x, weight)
+    return _apply(ops.Linear, x, weight, bias._as_dtype(x.dtype))
 
 
 def _along(op: str, x: Tensor, axis: int):
@@ -593,6 +611,7 @@ __all__ = [
     "gelu",
     "huber_loss",
     "kl_div",
+    "linear",
     "l1_loss",
     "leaky_relu",
     "log_sigmoid",

@@ -71,8 +71,7 @@ class Linear(Module):
             raise ValueError(
                 f"Linear: expected input of shape (..., in_features={self.in_features}), got shape {x.shape}"
             )
-        y = x @ self.weight.T
-        return y + self.bias if self.bias is not None else y
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -273,12 +273,10 @@ class RNNBase(Module):
         ``b_hh`` joins ``xw`` (added once for all steps) except for GRU, where it sits inside r * (...).
         """
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
-        xw = x @ w_ih.T
-        if b_ih is not None:
-            xw = xw + b_ih
+        bias = b_ih
         if b_hh is not None and self.fold_hidden_bias:
-            xw, b_hh = xw + b_hh, None
-        return xw, w_hh.T, b_hh
+            bias, b_hh = b_ih + b_hh, None  # one (G,) vector, added once for all steps
+        return F.linear(x, w_ih, bias), w_hh.T, b_hh
 
     def _kernel(self, x: Tensor, state: Any, layer: int, direction: int, mask: Any) -> Tensor:
         """Run the fused kernel of this cell type (overridden): ``(T + 1 or T + 2, N, H)``."""

@@ -26,7 +26,7 @@ from minigrad.ops.elementwise import (
 )
 from minigrad.ops.extrema import Maximum, Minimum
 from minigrad.ops.loss import BinaryCrossEntropy
-from minigrad.ops.matmul import MatMul
+from minigrad.ops.matmul import Linear, MatMul
 from minigrad.ops.movement import Concat, GetItem, Reshape, Stack, Transpose
 from minigrad.ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from minigrad.ops.reduce import Max, Sum
@@ -37,7 +37,7 @@ from minigrad.ops.softmax import LogSoftmax, LogSumExp, Softmax
 from minigrad.ops.trig import Cos, Sin
 
 __all__ = [
-    "Abs", "Add", "Cast", "Clip", "Concat", "Div", "Exp", "GetItem", "Log", "LogSoftmax", "LogSumExp", "MatMul", "Max",
+    "Abs", "Add", "Cast", "Clip", "Concat", "Div", "Exp", "GetItem", "Log", "Linear", "LogSoftmax", "LogSumExp", "MatMul", "Max",
     "Mul",
     "Neg", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
     "Transpose", "Where",

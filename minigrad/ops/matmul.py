@@ -1,4 +1,4 @@
-"""Matrix product with broadcast batch dimensions."""
+"""Matrix products: with broadcast batch dimensions, and the affine map of a linear layer."""
 
 from __future__ import annotations
 
@@ -31,3 +31,30 @@ class MatMul(Function):
             else:
                 gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape)
         return ga, gb
+
+
+class Linear(Function):
+    """y = x W^T + b for ``x (..., I)``, ``W (O, I)``, ``b (O,)`` (optional): PyTorch's ``F.linear``.
+
+    One output array, with the bias added in place: a chain ``x @ W.T + b``
+    would keep both ``x W^T`` and the sum alive in the graph until backward,
+    twice the memory for the input projection of a whole sequence.
+    Backward: dx = dy W, dW = dy^T x and db = dy summed over all leading axes,
+    each one product over the flattened leading axes.
+    """
+
+    def forward(self, x, W, b=None):
+        self.x, self.W, self.has_bias = x, W, b is not None
+        y = (x.reshape(-1, x.shape[-1]) @ W.T).reshape(x.shape[:-1] + (W.shape[0],))
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.x, self.W
+        g2 = gy.reshape(-1, gy.shape[-1])
+        gx = (g2 @ W).reshape(x.shape) if self.needs_input_grad[0] else None
+        gW = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None
+        if not self.has_bias:
+            return gx, gW
+        return gx, gW, (g2.sum(axis=0) if self.needs_input_grad[2] else None)

@@ -88,6 +88,10 @@ class RecurrentPointwise:
         xp.tanh(c, out=tanh_c)
         xp.multiply(o, tanh_c, out=h)
 
+    def _compiled_step(self, dtype: Any) -> Any:
+        """The compiled pointwise steps (any size), or None: see :meth:`compiled`."""
+        return self.compiled(dtype, 0)
+
     def lstm_backward(self, a: Any, c_prev: Any, tanh_c: Any, dh: Any, dc: Any, da: Any) -> None:
         """From dL/dh and dL/dc of a step to dL/d(pre-activations) ``da (N, 4H)``; ``dc`` becomes dL/dc_prev::
 
@@ -95,6 +99,9 @@ class RecurrentPointwise:
             da = [dc g, dc c_prev, dc i, dh tanh(c)] * [i (1 - i), f (1 - f), 1 - g^2, o (1 - o)]
             dc_prev = dc * f
         """
+        compiled = self._compiled_step(dh.dtype)
+        if compiled is not None:  # one pass instead of a dozen
+            return compiled.lstm_backward_step(a, c_prev, tanh_c, dh, dc, da)
         xp = self.xp
         H = dh.shape[-1]
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
@@ -142,6 +149,9 @@ class RecurrentPointwise:
             dn = dh (1 - z) (1 - n^2);    dz = dh (h_prev - n) z (1 - z)
             dr = dn * hw_n * r (1 - r);   dxw = [dr, dz, dn];   dhw = [dr, dz, dn * r]
         """
+        compiled = self._compiled_step(dh.dtype)
+        if compiled is not None:  # one pass instead of a dozen
+            return compiled.gru_backward_step(a, hw_n, h_prev, dh, dxw, dhw)
         xp = self.xp
         H = dh.shape[-1]
         r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]

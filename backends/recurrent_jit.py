@@ -208,6 +208,38 @@ def gru_backward(gy, WT, h0, mask, has_mask, reverse, hs, gates, hw_n, dxw, dhw,
                     dh[n, j] += tmp[n, j]
 
 
+# -- one step's pointwise backward (no transcendental functions: the loops vectorise) ---------
+@jit
+def lstm_backward_step(a, c_prev, tanh_c, dh, dc, da):
+    """:meth:`backends.recurrent.RecurrentPointwise.lstm_backward` in one pass."""
+    N, H = dh.shape
+    for n in range(N):
+        for j in range(H):
+            i, f, g, o = a[n, j], a[n, H + j], a[n, 2 * H + j], a[n, 3 * H + j]
+            tc = tanh_c[n, j]
+            dc_t = dc[n, j] + dh[n, j] * o * (1.0 - tc * tc)
+            da[n, j] = dc_t * g * i * (1.0 - i)
+            da[n, H + j] = dc_t * c_prev[n, j] * f * (1.0 - f)
+            da[n, 2 * H + j] = dc_t * i * (1.0 - g * g)
+            da[n, 3 * H + j] = dh[n, j] * tc * o * (1.0 - o)
+            dc[n, j] = dc_t * f
+
+
+@jit
+def gru_backward_step(a, hw_n, h_prev, dh, dxw, dhw):
+    """:meth:`backends.recurrent.RecurrentPointwise.gru_backward` in one pass."""
+    N, H = dh.shape
+    for n in range(N):
+        for j in range(H):
+            r, z, nn = a[n, j], a[n, H + j], a[n, 2 * H + j]
+            dn = dh[n, j] * (1.0 - z) * (1.0 - nn * nn)
+            dz = dh[n, j] * (h_prev[n, j] - nn) * z * (1.0 - z)
+            dr = dn * hw_n[n, j] * r * (1.0 - r)
+            dxw[n, j], dxw[n, H + j], dxw[n, 2 * H + j] = dr, dz, dn
+            dhw[n, j], dhw[n, H + j], dhw[n, 2 * H + j] = dr, dz, dn * r
+            dh[n, j] *= z
+
+
 def available() -> bool:
     """True when SciPy is importable too (numba's ``np.dot`` calls BLAS through it)."""
     try:

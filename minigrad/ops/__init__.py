@@ -37,10 +37,9 @@ from minigrad.ops.softmax import LogSoftmax, LogSumExp, Softmax
 from minigrad.ops.trig import Cos, Sin
 
 __all__ = [
-    "Abs", "Add", "Cast", "Clip", "Concat", "Div", "Exp", "GetItem", "Log", "Linear", "LogSoftmax", "LogSumExp", "MatMul", "Max",
-    "Mul",
-    "Neg", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack", "Sub", "Sum", "Tanh",
-    "Transpose", "Where",
+    "Abs", "Add", "Cast", "Clip", "Concat", "Div", "Exp", "GetItem", "Log", "Linear", "LogSoftmax", "LogSumExp",
+    "MatMul", "Max", "Mul", "Neg", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack",
+    "Sub", "Sum", "Tanh", "Transpose", "Where",
     # fused sequence kernels, the twins of the composed recurrent layers (tests/test_fused.py)
     "GRUSequence", "LSTMSequence", "RNNSequence",
     # more ops under PyTorch names

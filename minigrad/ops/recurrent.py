@@ -49,6 +49,8 @@ class _Sequence(Function):
         T, N = xw.shape[0], xw.shape[1]
         H = h0.shape[-1]
         self.T, self.N, self.H, self.mask, self.reverse = T, N, H, mask, reverse
+        # which steps have a padded row (one host transfer per sequence): the others skip the masking
+        self.partial = [False] * T if mask is None else self.backend.to_numpy(~mask.all(axis=(1, 2))).tolist()
         self.order = range(T - 1, -1, -1) if reverse else range(T)
         return T, N, H
 
@@ -57,6 +59,10 @@ class _Sequence(Function):
         if self.mask is None:
             return self.xp.ones((1, 1), dtype=bool), False
         return self.mask[..., 0], True
+
+    def _step_mask(self, t):
+        """Step t's ``(N, 1)`` mask when some row is padded there, else None (every row is real)."""
+        return self.mask[t] if self.partial[t] else None
 
     def _previous(self, states, t, initial):
         """The state before step ``t``: the state of the step processed just before it, or ``initial``."""
@@ -68,8 +74,8 @@ class _Sequence(Function):
     def _finish(self, out, hs):
         """Write the outputs (zero at padded steps) and the final state into ``out``."""
         T = self.T
-        if self.mask is not None:
-            self.xp.multiply(hs, self.mask, out=out[:T])
+        if any(self.partial):
+            self.xp.multiply(hs, self.mask.astype(hs.dtype), out=out[:T])
         out[T] = hs[self.order[-1]]
 
     def _weight_grad(self, hs, h0, da):
@@ -105,14 +111,14 @@ class RNNSequence(_Sequence):
                 xp.matmul(h_prev, W, out=hs[t])
                 hs[t] += xw[t]
                 kernels.activation_(hs[t], nonlinearity)
-                if mask is not None:
+                if self.partial[t]:
                     xp.copyto(hs[t], h_prev, where=~mask[t])
         self._finish(out, hs)
         self.hs, self.h0, self.W, self.nonlinearity = hs, h0, W, nonlinearity
         return out
 
     def backward(self, gy):
-        xp, kernels, T, mask = self.xp, self.backend.recurrent, self.T, self.mask
+        xp, kernels, T = self.xp, self.backend.recurrent, self.T
         hs, WT = self.hs, _c(self.xp, self.W.T)  # W_hh itself, contiguous
         da = xp.empty_like(gy[:T])  # dL/d(pre-activation) of every step = dL/dxw
         dh = gy[T].copy()  # dL/dh flowing back from later steps, starting with the final state's
@@ -120,14 +126,14 @@ class RNNSequence(_Sequence):
             self.loops.rnn_backward(_c(xp, gy), WT, *self._mask_args(), self.reverse,
                                     _KINDS[self.nonlinearity], hs, da, dh, xp.empty_like(dh))
         for t in reversed(self.order) if self.loops is None else ():
-            g = da[t]
-            xp.add(dh, gy[t] if mask is None else gy[t] * mask[t], out=g)
+            g, real = da[t], self._step_mask(t)
+            xp.add(dh, gy[t] if real is None else gy[t] * real, out=g)
             kernels.activation_grad_(g, hs[t], self.nonlinearity)
-            if mask is None:
+            if real is None:
                 dh = g @ WT
             else:
-                g *= mask[t]
-                dh = g @ WT + dh * ~mask[t]  # a padded step passes dh through unchanged
+                g *= real
+                dh = g @ WT + dh * ~real  # a padded step passes dh through unchanged
         gW = self._weight_grad(hs, self.h0, da) if self.needs_input_grad[2] else None
         return da, dh, gW
 
@@ -161,7 +167,7 @@ class LSTMSequence(_Sequence):
                 xp.matmul(h_prev, W, out=a)
                 a += xw[t]
                 kernels.lstm_forward(a, c_prev, cs[t], tanh_cs[t], hs[t])
-                if mask is not None:
+                if self.partial[t]:
                     padded = ~mask[t]
                     xp.copyto(hs[t], h_prev, where=padded)
                     xp.copyto(cs[t], c_prev, where=padded)
@@ -171,7 +177,7 @@ class LSTMSequence(_Sequence):
         return out
 
     def backward(self, gy):
-        xp, kernels, T, mask = self.xp, self.backend.recurrent, self.T, self.mask
+        xp, kernels, T = self.xp, self.backend.recurrent, self.T
         cs, WT = self.cs, _c(self.xp, self.W.T)
         da = xp.empty((T,) + self.gates.shape[1:], dtype=gy.dtype)  # = dL/dxw
         dh, dc = gy[T].copy(), gy[T + 1].copy()
@@ -179,14 +185,14 @@ class LSTMSequence(_Sequence):
             self.loops.lstm_backward(_c(xp, gy), WT, self.c0, *self._mask_args(), self.reverse, cs,
                                      self.tanh_cs, self.gates, da, dh, dc, xp.empty_like(dh))
         for t in reversed(self.order) if self.loops is None else ():
-            dh_t = dh + (gy[t] if mask is None else gy[t] * mask[t])
+            real = self._step_mask(t)
+            dh_t = dh + (gy[t] if real is None else gy[t] * real)
             dc_t = dc.copy()
             c_prev = self._previous(cs, t, self.c0)
             kernels.lstm_backward(self.gates[t], c_prev, self.tanh_cs[t], dh_t, dc_t, da[t])
-            if mask is None:
+            if real is None:
                 dh, dc = da[t] @ WT, dc_t
             else:
-                real = mask[t]
                 da[t] *= real
                 dh = da[t] @ WT + dh * ~real
                 dc = xp.where(real, dc_t, dc)
@@ -226,14 +232,14 @@ class GRUSequence(_Sequence):
                     hw += b_hh
                 kernels.gru_forward(xw[t], hw, h_prev, gates[t], hs[t])
                 hw_n[t] = hw[:, 2 * H :]
-                if mask is not None:
+                if self.partial[t]:
                     xp.copyto(hs[t], h_prev, where=~mask[t])
         self._finish(out, hs)
         self.hs, self.gates, self.hw_n, self.h0, self.W, self.has_bias = hs, gates, hw_n, h0, W, b_hh is not None
         return out
 
     def backward(self, gy):
-        xp, kernels, T, mask = self.xp, self.backend.recurrent, self.T, self.mask
+        xp, kernels, T = self.xp, self.backend.recurrent, self.T
         hs, WT = self.hs, _c(self.xp, self.W.T)
         dxw = xp.empty((T,) + self.gates.shape[1:], dtype=gy.dtype)
         dhw = xp.empty_like(dxw)
@@ -242,13 +248,13 @@ class GRUSequence(_Sequence):
             self.loops.gru_backward(_c(xp, gy), WT, self.h0, *self._mask_args(), self.reverse, hs,
                                     self.gates, self.hw_n, dxw, dhw, dh, xp.empty_like(dh))
         for t in reversed(self.order) if self.loops is None else ():
-            dh_t = dh + (gy[t] if mask is None else gy[t] * mask[t])
+            real = self._step_mask(t)
+            dh_t = dh + (gy[t] if real is None else gy[t] * real)
             h_prev = self._previous(hs, t, self.h0)
             kernels.gru_backward(self.gates[t], self.hw_n[t], h_prev, dh_t, dxw[t], dhw[t])
-            if mask is None:
+            if real is None:
                 dh = dh_t + dhw[t] @ WT
             else:
-                real = mask[t]
                 dxw[t] *= real
                 dhw[t] *= real
                 dh = dh_t * real + dhw[t] @ WT + dh * ~real

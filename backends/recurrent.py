@@ -79,10 +79,11 @@ class RecurrentPointwise:
         """
         xp = self.xp
         H = c.shape[-1]
-        self.sigmoid_(a[:, : 2 * H])
-        xp.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
-        self.sigmoid_(a[:, 3 * H :])
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+        g_pre = xp.array(g, copy=True)  # contiguous: passes over whole contiguous rows are twice as fast
+        self.sigmoid_(a)  # all four columns blocks at once; g is then replaced
+        xp.tanh(g_pre, out=g_pre)
+        g[...] = g_pre
         xp.multiply(f, c_prev, out=c)
         c += i * g
         xp.tanh(c, out=tanh_c)

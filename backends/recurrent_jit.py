@@ -22,7 +22,9 @@ import math
 import numba
 import numpy as np
 
-jit = numba.njit(cache=True, nogil=True, fastmath=True)
+# NumPy's error model (x / 0 is inf or nan, never an exception) and no fast-math flag that assumes
+# finite numbers: a nan propagates through the compiled loops exactly as through the NumPy ones.
+jit = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "reassoc"})
 
 
 @jit
@@ -52,7 +54,7 @@ def _activate(x, kind):
     if kind == 0:
         return _tanh(x)
     if kind == 1:
-        return x if x > 0.0 else 0.0
+        return 0.0 if x <= 0.0 else x  # relu, nan kept (as np.maximum does)
     return _sigmoid(x)
 
 

@@ -169,3 +169,21 @@ def test_long_sequence_fused_backward(backend):
     out[:, -1].sum().backward()
     assert np.isfinite(x.grad.numpy()).all()
     assert np.abs(x.grad.numpy()[0, -1]).sum() > 0
+
+
+@pytest.mark.parametrize("impl", _impl_params())
+@pytest.mark.parametrize("kind", ["RNN-tanh", "RNN-relu", "RNN-sigmoid", "LSTM", "GRU"])
+def test_every_twin_promotes_dtypes_and_propagates_nan(backend, impl, kind):
+    """A float64 input into a float32 layer computes in float64 (the composed twin's promotion), and a
+    nan in the input reaches every later output of its row, on every path (as in PyTorch)."""
+    name, _, nonlinearity = kind.partition("-")
+    kwargs = {"nonlinearity": nonlinearity} if nonlinearity else {}
+    with mg.nn.recurrent_impl(impl.split("-")[0]), compiled_loops(impl == "fused-compiled"):
+        net = getattr(mg.nn, name)(3, 4, **kwargs)
+        out, _ = net(mg.tensor(np.random.default_rng(0).standard_normal((2, 5, 3))))
+        assert out.dtype == np.float64
+        x = np.random.default_rng(1).standard_normal((2, 5, 3)).astype(np.float32)
+        x[0, 1, 0] = np.nan
+        out, _ = net(mg.tensor(x))
+    out = out.numpy()
+    assert np.isnan(out[0, 1:]).all() and np.isfinite(out[0, 0]).all() and np.isfinite(out[1]).all()

@@ -34,7 +34,7 @@ from minigrad.nn.cells import NONLINEARITIES, check_nonlinearity, gru_step, init
 from minigrad.nn.inspector import active_inspector
 from minigrad.nn.masking import check_lengths, step_mask
 from minigrad.nn.module import Module, Parameter
-from minigrad.tensor import DEFAULT_FLOAT, Tensor, _apply, concat, stack, where
+from minigrad.tensor import DEFAULT_FLOAT, Tensor, _apply, concat, promote, stack, where
 
 IMPLS = ("fused", "composed")
 
@@ -357,6 +357,7 @@ class RNN(RNNBase):
 
     def _kernel(self, x, h0, layer, direction, mask):
         xw, W_hh_T, _ = self._projection(x, layer, direction)
+        xw, h0, W_hh_T = promote("RNN", xw, h0, W_hh_T)  # one dtype, the one the composed twin computes in
         return _apply(ops.RNNSequence, xw, h0, W_hh_T, mask=mask, reverse=bool(direction),
                       nonlinearity=check_nonlinearity("RNN", self.nonlinearity))
 
@@ -377,7 +378,7 @@ class LSTM(RNNBase):
 
     def _kernel(self, x, state, layer, direction, mask):
         xw, W_hh_T, _ = self._projection(x, layer, direction)
-        h0, c0 = state
+        xw, h0, c0, W_hh_T = promote("LSTM", xw, *state, W_hh_T)  # one dtype, as in the composed twin
         return _apply(ops.LSTMSequence, xw, h0, c0, W_hh_T, mask=mask, reverse=bool(direction))
 
 
@@ -397,4 +398,5 @@ class GRU(RNNBase):
     def _kernel(self, x, h0, layer, direction, mask):
         xw, W_hh_T, b_hh = self._projection(x, layer, direction)
         biases = () if b_hh is None else (b_hh,)
+        xw, h0, W_hh_T, *biases = promote("GRU", xw, h0, W_hh_T, *biases)  # one dtype, as in the composed twin
         return _apply(ops.GRUSequence, xw, h0, W_hh_T, *biases, mask=mask, reverse=bool(direction))

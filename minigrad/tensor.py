@@ -36,7 +36,12 @@ def _apply(fn_cls: type, *parents: "Tensor", **options: Any) -> "Tensor":
         y = fn.forward(*[p.data for p in parents], **options)
     except (ValueError, IndexError, TypeError) as e:
         shapes = ", ".join(str(tuple(p.shape)) for p in parents)
-        raise type(e)(f"{fn_cls.__name__.lower()}: input shapes {shapes}: {e}") from None
+        message = f"{fn_cls.__name__.lower()}: input shapes {shapes}, dtypes {[str(p.dtype) for p in parents]}: {e}"
+        try:
+            error = type(e)(message)
+        except TypeError:  # an exception class with another constructor (NumPy's ufunc errors)
+            error = next(cls(message) for cls in (IndexError, TypeError, ValueError) if isinstance(e, cls))
+        raise error from None
     return Tensor._wrap(y, backend, fn if record else None)
 
 
@@ -49,16 +54,29 @@ def _normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tup
     """
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     out = []
-    for a in axes:
-        if isinstance(a, bool) or not isinstance(a, int) or not -max(ndim, 1) <= a < max(ndim, 1):
+    for given in axes:
+        a = _as_index(given)  # NumPy ints are ints; floats and bools are not
+        if a is None:
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {given!r}")
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             valid = "0 or -1 (a 0-d tensor)" if ndim == 0 else f"in [{-ndim}, {ndim - 1}]"
             raise ValueError(f"{op}: axis {a!r} is out of range for a tensor with {ndim} dimensions; valid: {valid}")
         out.append(a % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
     return () if ndim == 0 else tuple(sorted(out))
+
+
+def _as_index(value: Any) -> int | None:
+    """``value`` as a Python int when it is an integer (``int``, NumPy integer, 0-d integer array), else None."""
+    if isinstance(value, bool) or getattr(value, "dtype", None) is not None and value.dtype.kind == "b":
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 class Tensor:
@@ -86,6 +104,11 @@ class Tensor:
             array = be.asarray(data)
             if array.dtype.kind == "f" and not hasattr(data, "dtype"):
                 array = array.astype(DEFAULT_FLOAT)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(
+                f"tensor: data of dtype {array.dtype} ({type(data).__name__}) is not numeric; tensors hold "
+                "bool, integer or floating-point numbers"
+            )
         self.data = array
         self.backend = be
         self.grad = None
@@ -347,6 +370,8 @@ class Tensor:
 
     # comparisons give boolean tensors outside the graph (for masks and where)
     def _compare(self, other: Any, op: Any) -> "Tensor":
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented  # Python's answer: == is False, != True, < a TypeError
         a, b = promote(op.__name__, self, other)
         return Tensor._wrap(op(a.data, b.data), self.backend)
 
@@ -446,6 +471,7 @@ class Tensor:
     def unsqueeze(self, axis: int) -> "Tensor":
         """Insert a size-1 axis at ``axis`` (in [-ndim - 1, ndim])."""
         n = self.ndim + 1
+        axis = _as_index(axis) if _as_index(axis) is not None else axis
         if isinstance(axis, bool) or not isinstance(axis, int) or not -n <= axis < n:
             raise ValueError(
                 f"unsqueeze: axis {axis!r} is out of range for a tensor with {self.ndim} dimensions; "
@@ -455,15 +481,19 @@ class Tensor:
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def squeeze(self, axis: int | Sequence[int] | None = None) -> "Tensor":
-        """Remove size-1 axes: ``axis`` (an int, or a tuple of them), or every size-1 axis when None."""
+        """Remove size-1 axes: ``axis`` (an int, or a tuple of them), or every size-1 axis when None.
+
+        As in PyTorch, a named axis whose size is not 1 is left in place (no error).
+        """
+        axis = _as_index(axis) if _as_index(axis) is not None else axis
         if axis is None or not isinstance(axis, int):
             return self._squeeze_axes(axis)
         axes = _normalize_axis("squeeze", axis, self.ndim)
         if not axes:  # a 0-d tensor
             return self.reshape(())
         axis = axes[0]
-        if self.shape[axis] != 1:
-            raise ValueError(f"squeeze: axis {axis} of shape {self.shape} has size {self.shape[axis]}, not 1")
+        if self.shape[axis] != 1:  # PyTorch's rule: an axis of another size is left alone
+            return self
         return self.reshape(self.shape[:axis] + self.shape[axis + 1 :])
 
     def transpose(self, *axes: Any) -> "Tensor":
@@ -517,7 +547,7 @@ class Tensor:
         return self._arg_extremum("argmin", axis, keepdims)
 
     def _arg_extremum(self, op: str, axis: int | None, keepdims: bool) -> "Tensor":
-        if axis is not None and (isinstance(axis, bool) or not isinstance(axis, int)):
+        if axis is not None and _as_index(axis) is None:
             raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
         axes = _normalize_axis(op, axis, self.ndim)
         xp = self.backend.xp
@@ -540,11 +570,12 @@ class Tensor:
             ValueError: fewer sizes than dimensions, ``-1`` for a new axis, or an
                 axis of size other than 1 asked to change size.
         """
-        return _apply(ops.BroadcastTo, self, shape=_target_shape("expand", self.shape, _sizes(sizes)))
+        return _apply(ops.BroadcastTo, self, shape=_target_shape("expand", self.shape, _sizes(sizes, "expand")))
 
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
         """This tensor broadcast to ``shape`` (NumPy's rules; ``-1`` keeps a size as in PyTorch); see :meth:`expand`."""
-        return _apply(ops.BroadcastTo, self, shape=_target_shape("broadcast_to", self.shape, _sizes((shape,))))
+        target = _target_shape("broadcast_to", self.shape, _sizes((shape,), "broadcast_to"))
+        return _apply(ops.BroadcastTo, self, shape=target)
 
     def _squeeze_axes(self, axis: Sequence[int] | None) -> "Tensor":
         """``squeeze()``: drop every size-1 axis; ``squeeze((a, b))``: each axis as ``squeeze(a)`` would."""
@@ -587,8 +618,8 @@ class Tensor:
         """
         axis = _split_axis("split", self.shape, axis)
         n = self.shape[axis]
-        if isinstance(split_size_or_sections, int):
-            k = split_size_or_sections
+        if _as_index(split_size_or_sections) is not None:
+            k = _as_index(split_size_or_sections)
             if k < 0 or (k == 0 and n != 0):
                 raise ValueError(
                     f"split: split size must be positive (0 only for an empty axis), got {k} "
@@ -615,8 +646,9 @@ class Tensor:
             ValueError: ``chunks`` is not positive, or the tensor is 0-d.
         """
         axis = _split_axis("chunk", self.shape, axis)
-        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks <= 0:
+        if _as_index(chunks) is None or _as_index(chunks) <= 0:
             raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+        chunks = _as_index(chunks)
         n = self.shape[axis]
         if n == 0:
             return self._pieces(axis, [0] * chunks)
@@ -711,7 +743,7 @@ class Tensor:
         Raises:
             ValueError: fewer counts than dimensions, or a negative count.
         """
-        reps = _sizes(sizes)
+        reps = _sizes(sizes, "repeat")
         if len(reps) < self.ndim:
             raise ValueError(
                 f"repeat: got {len(reps)} counts {reps} for shape {self.shape}; give one per dimension "
@@ -727,7 +759,7 @@ class Tensor:
 
     def tile(self, reps: int | Sequence[int]) -> "Tensor":
         """Like :meth:`repeat`, but fewer counts than dimensions are padded with leading 1s (``torch.tile``)."""
-        reps = _sizes((reps,))
+        reps = _sizes((reps,), "tile")
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)
 
     def repeat_interleave(self, repeats: int | Sequence[int] | "Tensor", axis: int | None = None) -> "Tensor":
@@ -767,7 +799,7 @@ class Tensor:
         Raises:
             ValueError: ``axis`` is out of range.
         """
-        if isinstance(axis, bool) or not isinstance(axis, int):
+        if _as_index(axis) is None:
             raise TypeError(f"cumsum: axis must be an int, got {axis!r}")
         axes = _normalize_axis("cumsum", axis, self.ndim)
         if not axes:  # 0-d: the sum of one element
@@ -881,8 +913,12 @@ class Tensor:
         for item in items:
             if isinstance(item, Tensor):
                 item = item.data
+            elif isinstance(item, (list, range)) and len(item) == 0:
+                item = self.backend.xp.zeros(0, dtype="int64")  # an empty list selects nothing
             elif isinstance(item, (list, range)) or (hasattr(item, "dtype") and not self.backend.is_array(item)):
                 item = self.backend.asarray(item)
+            if getattr(item, "ndim", None) == 0 and item.dtype.kind in "iu":
+                item = int(item)  # a NumPy or 0-d tensor int is an int, as in PyTorch (it selects first)
             if hasattr(item, "dtype") and item.dtype.kind not in "iub":
                 raise IndexError(f"index: index arrays must have an integer or bool dtype, got {item.dtype}")
             if isinstance(item, float):
@@ -1062,14 +1098,14 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     return x.broadcast_to(shape)
 
 
-def _sizes(args: tuple) -> tuple:
+def _sizes(args: tuple, op: str = "sizes") -> tuple:
     """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike as ``(2, 3)``; an int alone as ``(n,)``."""
-    if len(args) == 1 and not isinstance(args[0], int):
+    if len(args) == 1 and _as_index(args[0]) is None:
         args = tuple(args[0])
-    for s in args:
-        if isinstance(s, bool) or not isinstance(s, int):
-            raise TypeError(f"sizes must be ints, got {args!r}")
-    return tuple(args)
+    sizes = tuple(_as_index(s) for s in args)
+    if any(s is None for s in sizes):
+        raise TypeError(f"{op}: sizes must be ints, got {args!r}")
+    return sizes
 
 
 def _target_shape(op: str, shape: tuple, sizes: tuple) -> tuple:

@@ -9,6 +9,7 @@ Shape legend: N batch, C classes; ``...`` any leading dimensions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from backends.choices import did_you_mean
@@ -52,22 +53,40 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def _along(op: str, x: Tensor, axis: int):
-    """``(x, axis, undo)``: a 0-d ``x`` viewed as 1-D (PyTorch treats axis 0 and -1 of a 0-d tensor as itself)."""
+    """``(x, axis, undo)`` for the softmax family: ``x`` as floating point (bool and integer tensors
+    become float32), a 0-d ``x`` viewed as 1-D (PyTorch: axis 0 and -1 of a 0-d tensor are itself)."""
+    x = x._floating()
+    if isinstance(axis, (tuple, list)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
     if x.ndim == 0:
         _normalize_axis(op, axis, 0)
         return x.reshape(1), 0, lambda y: y.reshape(())
     return x, _normalize_axis(op, axis, x.ndim)[0], lambda y: y
 
 
-def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``axis``: ``x (..., C, ...)`` -> the same shape without ``axis``.
+def logsumexp(x: Tensor, axis: int | Sequence[int] = -1, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis`` (an int or a tuple of ints, as in PyTorch), removed unless ``keepdims``.
 
     Computed as m + log1p(sum of the other exp(x - m)) with m the maximum, so no
     exp overflows and float32 keeps its relative precision. Infinite entries
-    give PyTorch's values: a row of -inf gives -inf, a row with +inf gives +inf.
-    The gradient is softmax(x).
+    give PyTorch's values: a row of -inf gives -inf, a row with +inf gives +inf,
+    and an empty axis gives -inf. The gradient is softmax(x).
+
+    Raises:
+        ValueError: an axis is out of range or repeated.
     """
+    if isinstance(axis, (tuple, list)):  # several axes: moved to the end and merged into one
+        x = x._floating()
+        axes = _normalize_axis("logsumexp", axis, x.ndim) or ()
+        rest = [a for a in range(x.ndim) if a not in axes]
+        merged = x.transpose(rest + list(axes)).reshape(tuple(x.shape[a] for a in rest) + (-1,))
+        out = logsumexp(merged, -1)
+        if keepdims:
+            out = out.reshape(tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
+        return out
     x, ax, undo = _along("logsumexp", x, axis)
+    if x.shape[ax] == 0:  # the log of an empty sum
+        return x.sum(axis=ax, keepdims=keepdims) + float("-inf")
     out = _apply(ops.LogSumExp, x, axis=ax, keepdims=keepdims)
     return undo(out) if not keepdims else out.reshape(()) if undo(x).ndim == 0 else out
 
@@ -81,6 +100,8 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     (a masked score) gives -inf with a finite gradient, as in PyTorch.
     """
     x, ax, undo = _along("log_softmax", x, axis)
+    if x.shape[ax] == 0:
+        return undo(x * 1.0)
     return undo(_apply(ops.LogSoftmax, x, axis=ax))
 
 
@@ -91,6 +112,8 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     row of -inf gives nan, as in PyTorch.
     """
     x, ax, undo = _along("softmax", x, axis)
+    if x.shape[ax] == 0:
+        return undo(x * 1.0)
     return undo(_apply(ops.Softmax, x, axis=ax))
 
 
@@ -347,6 +370,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     Raises:
         ValueError: ``beta`` is 0 (PyTorch returns inf there).
     """
+    x = x._floating()  # bool and integer tensors become float32, as for every float-only function
     if beta == 1 and threshold == 20:
         return _apply(ops.Softplus, x)
     if beta == 0:
@@ -368,7 +392,7 @@ def log_sigmoid(x: Tensor) -> Tensor:
     Args:
         x: input ``(...)``; the result has its shape and dtype.
     """
-    return _apply(ops.LogSigmoid, x)
+    return _apply(ops.LogSigmoid, x._floating())
 
 
 logsigmoid = log_sigmoid  # PyTorch's spelling
@@ -384,7 +408,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
         x: input ``(...)``; the result has its shape and dtype.
         negative_slope: the slope for x <= 0.
     """
-    return _apply(ops.LeakyRelu, x, negative_slope=negative_slope)
+    return _apply(ops.LeakyRelu, x._floating(), negative_slope=negative_slope)
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
@@ -397,7 +421,7 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
         x: input ``(...)``; the result has its shape and dtype.
         alpha: the value approached as x -> -inf is ``-alpha``.
     """
-    return _apply(ops.Elu, x, alpha=alpha)
+    return _apply(ops.Elu, x._floating(), alpha=alpha)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -423,7 +447,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in GELU_APPROXIMATIONS:
         raise ValueError(f"gelu: approximate must be one of {GELU_APPROXIMATIONS}, got {approximate!r}"
                          + did_you_mean(approximate, GELU_APPROXIMATIONS))
-    return _apply(ops.Gelu, x, approximate=approximate)
+    return _apply(ops.Gelu, x._floating(), approximate=approximate)
 
 
 # ---------------------------------------------------------------------------

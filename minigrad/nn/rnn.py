@@ -56,6 +56,8 @@ def recurrent_impl(impl: str) -> Iterator[None]:
     Raises:
         ValueError: ``impl`` is not one of ``IMPLS`` (the message lists them).
     """
+    if impl is None:
+        raise ValueError(f"recurrent_impl: impl must be one of {IMPLS}, got None")
     token = _default_impl.set(_check_impl("recurrent_impl", impl))
     try:
         yield

@@ -23,6 +23,8 @@ class Sign(_PiecewiseConstant):
 
     def forward(self, x):
         xp = self.xp
+        if x.dtype.kind == "b":  # the sign of True is True, of False False (PyTorch)
+            return x.copy()
         y = xp.sign(x)
         if x.dtype.kind == "f":
             y = xp.where(xp.isnan(x), xp.zeros((), dtype=x.dtype), y)

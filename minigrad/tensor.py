@@ -447,7 +447,7 @@ class Tensor:
 
     def _extremum(self, op: str, axis: Any, keepdims: bool) -> "Tensor":
         axes = _normalize_axis(op, axis, self.ndim)
-        if self.numel() == 0:
+        if axes is None and self.numel() == 0:
             raise ValueError(f"{op}: empty tensor of shape {self.shape} has no {op}imum")
         if axes is not None and any(self.shape[a] == 0 for a in axes):
             raise ValueError(f"{op}: axis {axis!r} of shape {self.shape} is empty; it has no {op}imum")

@@ -123,9 +123,13 @@ _OPENING_QUOTE = re.compile(r'(^|(?<=[\s(\[{<]))"')
 def _normalize(text: str) -> str:
     """Lower-case in Unicode NFC form, drop invisible format characters, map typographic quotes and ellipses to
     ASCII, double quotes to `` and ''."""
+    # "İ" (Turkish dotted capital I) lower-cases to "i" + U+0307 in Python; its lower case is "i", so
+    # "İyi" and "iyi" are one word
+    if not text.isascii():  # composed first, so "I" + U+0307 is "İ" too
+        text = unicodedata.normalize("NFC", text).replace("\u0130", "i")
     text = text.lower()
     if not text.isascii():
-        # NFC after lower-casing: "e" + U+0301 becomes "é", and lower() can itself give marks ("İ" -> "i" + U+0307)
+        # NFC after lower-casing: "e" + U+0301 becomes "é", and lower() could itself give marks
         text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
         text = text.replace("\u2018", "'").replace("\u2019", "'").replace("\u2026", "...")
         text = text.replace("\u201c", " `` ").replace("\u201d", " '' ")

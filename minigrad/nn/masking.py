@@ -8,6 +8,7 @@ of every recurrent layer (the composed loop and the fused kernel) and
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from minigrad.tensor import Tensor
@@ -24,8 +25,9 @@ def check_lengths(lengths: Any, batch: int, steps: int, who: str) -> list[int]:
     if len(values) != batch:
         raise ValueError(f"{who}: got {len(values)} lengths for a batch of {batch} sequences")
     for i, n in enumerate(values):
-        if isinstance(n, bool) or not isinstance(n, int):
+        if isinstance(n, bool) or not hasattr(n, "__index__") or getattr(n, "dtype", None) == bool:
             raise TypeError(f"{who}: lengths[{i}] = {n!r} is not an int")
+        values[i] = n = operator.index(n)  # NumPy integers are ints
         if not 1 <= n <= steps:
             raise ValueError(f"{who}: lengths[{i}] = {n} is outside [1, {steps}] (T = {steps} time steps)")
     return values

@@ -196,6 +196,8 @@ class RNNBase(Module):
         elif not self.batch_first:
             x = x.transpose(1, 0, 2)
         N, T, _ = x.shape
+        if T == 0:
+            raise ValueError(f"{name}: the input has no time steps (T = 0, shape {x.shape}); give at least one")
         lengths = None if lengths is None else check_lengths(lengths, N, T, name)
         if hx is not None:
             if self.is_lstm:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from minigrad.autograd import Function, unbroadcast
 
 
@@ -45,16 +47,21 @@ class Linear(Function):
 
     def forward(self, x, W, b=None):
         self.x, self.W, self.has_bias = x, W, b is not None
-        y = (x.reshape(-1, x.shape[-1]) @ W.T).reshape(x.shape[:-1] + (W.shape[0],))
+        y = (_rows(x) @ W.T).reshape(x.shape[:-1] + (W.shape[0],))
         if b is not None:
             y += b
         return y
 
     def backward(self, gy):
         x, W = self.x, self.W
-        g2 = gy.reshape(-1, gy.shape[-1])
+        g2 = _rows(gy)
         gx = (g2 @ W).reshape(x.shape) if self.needs_input_grad[0] else None
-        gW = g2.T @ x.reshape(-1, x.shape[-1]) if self.needs_input_grad[1] else None
+        gW = g2.T @ _rows(x) if self.needs_input_grad[1] else None
         if not self.has_bias:
             return gx, gW
         return gx, gW, (g2.sum(axis=0) if self.needs_input_grad[2] else None)
+
+
+def _rows(a):
+    """``a (..., k)`` as a matrix ``(rows, k)`` (also when some size is 0, where -1 cannot be inferred)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])

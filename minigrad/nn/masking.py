@@ -25,7 +25,7 @@ def check_lengths(lengths: Any, batch: int, steps: int, who: str) -> list[int]:
     if len(values) != batch:
         raise ValueError(f"{who}: got {len(values)} lengths for a batch of {batch} sequences")
     for i, n in enumerate(values):
-        if isinstance(n, bool) or not hasattr(n, "__index__") or getattr(n, "dtype", None) == bool:
+        if isinstance(n, bool) or not hasattr(n, "__index__") or getattr(getattr(n, "dtype", None), "kind", "") == "b":
             raise TypeError(f"{who}: lengths[{i}] = {n!r} is not an int")
         values[i] = n = operator.index(n)  # NumPy integers are ints
         if not 1 <= n <= steps:

@@ -110,7 +110,7 @@ class Case:
     ref: Callable | None = None  # numpy arrays -> numpy array
     torch_ref: Callable | None = None  # torch tensors -> torch tensor
     gradcheck_kw: dict = field(default_factory=dict)
-    special: list = field(default_factory=list)  # lists of input arrays at boundary points
+    special: list | None = field(default_factory=list)  # lists of input arrays at boundary points
     elementwise: bool = False
 
     def arrays(self) -> list:
@@ -118,12 +118,28 @@ class Case:
         return [make(rng) for make in self.inputs]
 
     def special_inputs(self) -> list:
+        """Input sets at boundary points: the row's own, every point for elementwise rows, and for
+        every other row its usual inputs with infinities, nan and signed zeros written into them."""
+        if self.special is None:  # inputs outside the op's domain (e.g. probabilities): no such check
+            return []
         sets = [list(s) for s in self.special]
         if self.elementwise and len(self.inputs) == 1:
             sets.append([SPECIAL_UNARY])
         elif self.elementwise and len(self.inputs) == 2:
             sets.append(SPECIAL_PAIRS)
+        elif not self.special:
+            sets.append([with_special_values(a, k) for k, a in enumerate(self.arrays())])
         return sets
+
+
+def with_special_values(a: np.ndarray, k: int = 0) -> np.ndarray:
+    """A copy of ``a`` with inf, -inf, nan, 0 and -0 written over a few of its elements (from the k-th on)."""
+    out = np.array(a, dtype=np.float64, copy=True)
+    flat = out.reshape(-1)
+    for j, v in enumerate((INF, -INF, NAN, 0.0, -0.0)):
+        if flat.size:
+            flat[(k + 3 * j) % flat.size] = v
+    return out
 
 
 class Table(list):
@@ -131,7 +147,8 @@ class Table(list):
 
     def case(self, name, fn, inputs, ref=None, torch_ref=None, *, special=(), elementwise=False, **gradcheck_kw):
         assert name not in {c.name for c in self}, name
-        self.append(Case(name, fn, inputs, ref, torch_ref, gradcheck_kw, list(special), elementwise))
+        special = None if special is None else list(special)
+        self.append(Case(name, fn, inputs, ref, torch_ref, gradcheck_kw, special, elementwise))
 
     def ids(self, cases=None) -> list[str]:
         return [c.name for c in (self if cases is None else cases)]

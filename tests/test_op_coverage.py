@@ -32,3 +32,19 @@ def test_table_covers_every_primitive_op():
             continue
         key = LEGACY_NAMES.get(op, op).lower().replace("_", "")
         assert any(key in n for n in flat), f"no op-table row covers {op} (name a row after it)"
+
+
+def test_every_row_runs_along_the_special_value_axis():
+    """Each row with a torch reference is compared at infinities, nan and signed zeros (its own
+    boundary inputs, every point for elementwise rows, or its inputs with those values written in),
+    except rows whose inputs must stay in a domain (probabilities), which say so with special=None."""
+    exempt = []
+    for path in sorted(pathlib.Path(__file__).parent.glob("test_ops*.py")):
+        for case in importlib.import_module(path.stem).CASES:
+            if case.torch_ref is None:
+                continue
+            if case.special is None:
+                exempt.append(case.name)
+            else:
+                assert case.special_inputs(), case.name
+    assert all(name.startswith("binary_cross_entropy") for name in exempt), exempt

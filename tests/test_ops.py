@@ -315,8 +315,10 @@ case("where_scalar_other", lambda a: mg.where(_COND, a, 0.0), [normal(3, 4)],
      lambda a: np.where(_COND, a, 0.0), lambda a: torch.where(tt(_COND), a, 0.0))
 case("where_tensor_cond", lambda a, b: mg.where(a > 0, a, b * 2.0), [nonzero(3, 4), normal(3, 4)],
      lambda a, b: np.where(a > 0, a, b * 2), lambda a, b: torch.where(a > 0, a, b * 2.0))
+# where(a > b, a, b) is torch.maximum except at nan and ties (where picks b): infinities only
 case("maximum_via_where", lambda a, b: mg.where(a > b, a, b), [distinct(3, 4), distinct(3, 4, offset=0.05)],
-     np.maximum, lambda a, b: torch.maximum(a, b))
+     np.maximum, lambda a, b: torch.maximum(a, b),
+     special=[[np.array([[INF, -INF, 1.0, 0.5]]), np.array([[1.0, 2.0, -INF, -0.0]])]])
 
 # ---------------------------------------------------------------------------
 # unary functions and casts
@@ -496,6 +498,9 @@ for _red in ("mean", "sum", "none"):
             lambda x, y=_y, r=_red, pw=_pw: np_bce_logits(x, y, r, pw),
             lambda x, y=_y, r=_red, pw=_pw: TF.binary_cross_entropy_with_logits(
                 x, tt(y), reduction=r, pos_weight=None if pw is None else tt(pw)),
+            # ours is y softplus(-x) + (1 - y) softplus(x): at x = +-inf with a soft target PyTorch's
+            # (1 - y) x + softplus(-x) is inf - inf = nan where ours is inf; compare at finite extremes
+            special=[[np.array([[-40.0, -0.0, 0.0, 40.0]] * 3)]],
         )
     case(f"mse_loss_{_red}", lambda x, r=_red: F.mse_loss(x, _Y, reduction=r), [normal(3, 4)],
          lambda x, r=_red: {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[r]((x - _Y) ** 2),

@@ -163,11 +163,11 @@ def near(target, maker):
 for _red in ("mean", "sum", "none"):
     case(f"binary_cross_entropy_{_red}", lambda p, r=_red: F.binary_cross_entropy(p, _Y, reduction=r),
          [positive(3, 4, lo=0.05, hi=0.95)], lambda p, r=_red: np_bce(p, _Y, reduction=r),
-         lambda p, r=_red: TF.binary_cross_entropy(p, tt(_Y), reduction=r))
+         lambda p, r=_red: TF.binary_cross_entropy(p, tt(_Y), reduction=r), special=None)  # probabilities: rows below
     case(f"binary_cross_entropy_weight_{_red}",
          lambda p, r=_red: F.binary_cross_entropy(p, _Y, weight=mg.tensor(_W, dtype="float64"), reduction=r),
          [positive(3, 4, lo=0.05, hi=0.95)], lambda p, r=_red: np_bce(p, _Y, _W, reduction=r),
-         lambda p, r=_red: TF.binary_cross_entropy(p, tt(_Y), weight=tt(_W), reduction=r))
+         lambda p, r=_red: TF.binary_cross_entropy(p, tt(_Y), weight=tt(_W), reduction=r), special=None)
     case(f"l1_loss_{_red}", lambda x, r=_red: F.l1_loss(x, _T, reduction=r), [near(_T, avoiding(3, 4))],
          lambda x, r=_red: REDUCE[r](np.abs(x - _T)), lambda x, r=_red: TF.l1_loss(x, tt(_T), reduction=r))
     case(f"smooth_l1_loss_{_red}", lambda x, r=_red: F.smooth_l1_loss(x, _T, reduction=r),
@@ -186,7 +186,7 @@ for _red in ("mean", "batchmean", "sum", "none"):
 # both inputs differentiable: the target's gradient too
 case("binary_cross_entropy_target_grad", lambda p, y: F.binary_cross_entropy(p, y),
      [positive(3, 4, lo=0.05, hi=0.95), positive(3, 4, lo=0.0, hi=1.0)], np_bce,
-     lambda p, y: TF.binary_cross_entropy(p, y))
+     lambda p, y: TF.binary_cross_entropy(p, y), special=None)  # probabilities: the rows at 0 and 1 below
 case("kl_div_target_grad", lambda x, y: F.kl_div(x, y, reduction="batchmean"),
      [normal(3, 4), positive(3, 4, lo=0.05, hi=1.0)], lambda x, y: np_kl(x, y, "batchmean"),
      lambda x, y: torch_kl(x, y, reduction="batchmean"))

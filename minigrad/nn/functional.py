@@ -177,6 +177,7 @@ def _nll(log_probs: Tensor, target: Any, ignore_index: Any, reduction: str, weig
     nll = -log_probs.reshape(-1, C)[rows, t]
     w = None if weight is None else weight.data[t]
     if keep is not None:
+        nll = where(keep, nll, 0.0)  # an ignored position adds nothing, even where its scores are inf or nan
         w = keep if w is None else w * keep
     if w is None:
         return _reduce(nll.reshape(target.shape) if reduction == "none" else nll, reduction, op)

@@ -10,6 +10,7 @@ recurrent layers against PyTorch; its measuring code is :mod:`minigrad.bench`.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -68,6 +69,20 @@ def info() -> None:
     except (RuntimeError, ValueError) as e:
         default = f"(invalid: {e})"
     click.echo(f"default backend: {default}")
+    click.echo(f"recurrent layers: fused kernels by default; compiled time loops: {_compiled_loops_status()}")
+
+
+def _compiled_loops_status() -> str:
+    """Whether the fused kernels can use numba-compiled loops here (the ``jit`` extra)."""
+    from backends.recurrent import _compiled_loops
+
+    if os.environ.get("MINIGRAD_JIT", "1") == "0":
+        return "off (MINIGRAD_JIT=0)"
+    if _compiled_loops() is None:
+        return 'not installed (pip install "minigrad[jit]" adds numba and SciPy)'
+    import numba
+
+    return f"numba {numba.__version__}"
 
 
 @main.command()

@@ -104,3 +104,13 @@ def test_python_dash_m_invalid_backend():
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert re.search(r"^default backend: .*invalid.*nope", proc.stdout, re.MULTILINE), proc.stdout
+
+
+def test_info_says_whether_the_compiled_loops_run(monkeypatch):
+    from backends.recurrent import _compiled_loops
+
+    result = CliRunner().invoke(main, ["info"])
+    line = next(ln for ln in result.output.splitlines() if ln.startswith("recurrent layers:"))
+    assert ("numba " in line) == (_compiled_loops() is not None)
+    result = CliRunner().invoke(main, ["info"], env={"MINIGRAD_JIT": "0"})
+    assert "compiled time loops: off (MINIGRAD_JIT=0)" in result.output

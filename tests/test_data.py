@@ -354,9 +354,20 @@ def test_pad_sequences_dtype_features_and_arrays():
     np.testing.assert_array_equal(padded[1], [[2, 2], [0, 0], [0, 0]])
 
 
+def test_pad_sequences_empty_sequences_and_tokens_as_in_keras():
+    padded, lengths = pad_sequences([[1], [2, 3], [], [4]], padding="pre")
+    assert padded.tolist() == [[0, 1], [2, 3], [0, 0], [0, 4]] and lengths.tolist() == [1, 2, 0, 1]
+    padded, lengths = pad_sequences([["1"], ["1", "2"], ["1", "2", "3"]], maxlen=3, padding="pre", value="pad",
+                                    dtype=object)
+    assert padded.tolist() == [["pad", "pad", "1"], ["pad", "1", "2"], ["1", "2", "3"]]
+    assert pad_sequences([[], []])[0].shape == (2, 0)
+    with pytest.raises(TypeError, match="string but dtype is int64"):
+        pad_sequences([[1]], value="pad")
+    with pytest.raises(ValueError, match="lengths\\[1\\] = 0 is outside"):  # recurrent layers refuse length 0
+        minigrad.nn.GRU(1, 2)(minigrad.zeros(2, 3, 1), lengths=pad_sequences([[1], []])[1])
+
+
 def test_pad_sequences_errors():
-    with pytest.raises(ValueError, match="sequence 2 is empty"):
-        pad_sequences([[1], [2, 3], [], [4]])
     with pytest.raises(ValueError, match="padding must be 'pre' or 'post', got 'left'"):
         pad_sequences([[1]], padding="left")
     with pytest.raises(ValueError, match="truncating must be 'pre' or 'post', got 'end'"):

@@ -72,9 +72,11 @@ def pad_sequences(
     """Pad (and truncate) sequences of different lengths into one array.
 
     Args:
-        seqs: N sequences, each a list or array of length >= 1. Items may be
-            numbers, or equal-shape feature vectors (then each sequence has
-            shape ``(T_i, *F)``).
+        seqs: N sequences, each a list or array. Items may be numbers,
+            equal-shape feature vectors (then each sequence has shape
+            ``(T_i, *F)``), or tokens with ``dtype=object`` or a string dtype.
+            An empty sequence becomes a row of padding with length 0 (as in
+            Keras; recurrent layers refuse a length of 0).
         maxlen: T, the length of the result; None uses the longest sequence.
             Longer sequences are truncated.
         padding: ``'post'`` puts the padding after each sequence, ``'pre'``
@@ -91,10 +93,10 @@ def pad_sequences(
         ``(N,)``: each sequence's length after truncation, ``min(T_i, T)``.
 
     Raises:
-        ValueError: an empty sequence (the message names its index; recurrent
-            layers need length >= 1), a bad ``padding``/``truncating``/``maxlen``,
-            or feature shapes that differ.
-        TypeError: non-numeric items, or float items with an integer ``dtype``.
+        ValueError: a bad ``padding``/``truncating``/``maxlen``, or feature
+            shapes that differ (naming the sequence).
+        TypeError: non-numeric items with a numeric ``dtype``, float items with
+            an integer ``dtype``, or a string ``value`` with a numeric ``dtype``.
 
     Examples:
         >>> padded, lengths = pad_sequences([[1, 2, 3], [4]])
@@ -112,28 +114,34 @@ def pad_sequences(
     if maxlen is not None and (isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 1):
         raise ValueError(f"pad_sequences: maxlen must be None or an int >= 1, got {maxlen!r}")
     dtype = np.dtype(dtype)
+    text = dtype.kind in "OUS"  # tokens rather than ids (Keras allows dtype=object with a string value)
+    if isinstance(value, str) and not text:
+        raise TypeError(f"pad_sequences: padding value {value!r} is a string but dtype is {dtype}; "
+                        "pass dtype=object (or a string dtype) to pad tokens")
     if dtype.kind in "iu" and float(value) != int(value):
         raise TypeError(f"pad_sequences: padding value {value!r} is not an integer but dtype is {dtype}")
 
     arrays = []
     for i, seq in enumerate(seqs):
-        a = np.asarray(seq)
+        a = np.asarray(seq, dtype=object) if text else np.asarray(seq)
         if a.ndim == 0:
             raise ValueError(f"pad_sequences: sequence {i} is a single value ({seq!r}), expected a sequence")
-        if len(a) == 0:
-            raise ValueError(f"pad_sequences: sequence {i} is empty; every sequence needs length >= 1 "
-                             "(recurrent layers cannot take an empty sequence)")
-        if a.dtype.kind not in "biuf":
+        if len(a) == 0:  # a row of padding with length 0, as in Keras (recurrent layers refuse length 0)
+            arrays.append(a.reshape((0,) + (arrays[0].shape[1:] if arrays else ())))
+            continue
+        if text:
+            pass
+        elif a.dtype.kind not in "biuf":
             raise TypeError(f"pad_sequences: sequence {i} has items of dtype {a.dtype}, expected numbers")
         if dtype.kind in "iu" and a.dtype.kind == "f":
             raise TypeError(f"pad_sequences: sequence {i} holds floats but dtype is {dtype}; "
                             "pass dtype='float32' to pad float sequences")
-        if arrays and a.shape[1:] != arrays[0].shape[1:]:
+        if arrays and len(arrays[0]) and a.shape[1:] != arrays[0].shape[1:]:
             raise ValueError(f"pad_sequences: sequence {i} has items of shape {a.shape[1:]}, "
                              f"but sequence 0 has {arrays[0].shape[1:]}")
         arrays.append(a)
 
-    features = arrays[0].shape[1:] if arrays else ()
+    features = next((a.shape[1:] for a in arrays if len(a)), ())
     if maxlen is None:
         maxlen = max((len(a) for a in arrays), default=0)
     padded = np.full((len(arrays), int(maxlen)) + features, value, dtype=dtype)

@@ -26,7 +26,9 @@ hidden state (``(T + 2, N, H)`` for LSTM, with the final cell state last).
 
 Each step is one small matrix product plus the gate arithmetic of
 :mod:`backends.recurrent` into preallocated buffers; in backward, the weight
-gradient is one large product over all steps.
+gradient is one large product over all steps. With numba installed (the
+``jit`` extra), small steps run the same time loops compiled
+(:mod:`backends.recurrent_jit`), and the tests compare both loops too.
 """
 
 from __future__ import annotations

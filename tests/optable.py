@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from conftest import HAVE_TORCH
+import pytest
+from conftest import HAVE_TORCH, requires_torch
 
 import minigrad as mg
 
@@ -282,3 +283,37 @@ def check_special_values(case: Case) -> None:
             defined = ~np.isnan(tg)  # where torch's gradient is nan, any answer is acceptable
             np.testing.assert_allclose(g[defined], tg[defined], **TORCH_TOL,
                                        err_msg=f"gradient of input {i} of {where}")
+
+
+def axis_tests(table: Table) -> dict:
+    """The five table-driven tests of ``table``, one per axis, to put in a test module's namespace:
+    ``globals().update(axis_tests(CASES))``."""
+    rows = pytest.mark.parametrize("case", table, ids=table.ids())
+    with_torch = pytest.mark.parametrize("case", table.with_torch(), ids=table.ids(table.with_torch()))
+    zero_d = pytest.mark.parametrize("case", table.elementwise_cases(), ids=table.ids(table.elementwise_cases()))
+    special = pytest.mark.parametrize("case", table.with_special(), ids=table.ids(table.with_special()))
+
+    @rows
+    def test_forward_and_gradcheck(backend, case):
+        check_forward_and_gradcheck(case, backend)
+
+    @requires_torch
+    @with_torch
+    def test_matches_torch(backend, case):
+        check_matches_torch(case)
+
+    @rows
+    def test_noncontiguous_inputs(backend, case):
+        check_noncontiguous(case)
+
+    @zero_d
+    def test_zero_d_inputs(backend, case):
+        check_zero_d(case, backend)
+
+    @requires_torch
+    @special
+    def test_special_values_match_torch(backend, case):
+        check_special_values(case)
+
+    return {f.__name__: f for f in (test_forward_and_gradcheck, test_matches_torch, test_noncontiguous_inputs,
+                                    test_zero_d_inputs, test_special_values_match_torch)}

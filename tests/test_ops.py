@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import HAVE_TORCH, requires_torch
+from conftest import HAVE_TORCH
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
@@ -31,11 +31,7 @@ from optable import (
     VALUE_TOL,
     Table,
     avoiding,
-    check_forward_and_gradcheck,
-    check_matches_torch,
-    check_noncontiguous,
-    check_special_values,
-    check_zero_d,
+    axis_tests,
     const,
     distinct,
     nonzero,
@@ -514,31 +510,7 @@ CASE_IDS = [c.name for c in CASES]
 # ---------------------------------------------------------------------------
 # the two table-driven tests
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_forward_and_gradcheck(backend, case):
-    check_forward_and_gradcheck(case, backend)
-
-
-@requires_torch
-@pytest.mark.parametrize("case", CASES.with_torch(), ids=CASES.ids(CASES.with_torch()))
-def test_matches_torch(backend, case):
-    check_matches_torch(case)
-
-
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_noncontiguous_inputs(backend, case):
-    check_noncontiguous(case)
-
-
-@pytest.mark.parametrize("case", CASES.elementwise_cases(), ids=CASES.ids(CASES.elementwise_cases()))
-def test_zero_d_inputs(backend, case):
-    check_zero_d(case, backend)
-
-
-@requires_torch
-@pytest.mark.parametrize("case", CASES.with_special(), ids=CASES.ids(CASES.with_special()))
-def test_special_values_match_torch(backend, case):
-    check_special_values(case)
+globals().update(axis_tests(CASES))  # value and gradcheck, torch, non-contiguous, 0-d, special
 
 
 # ---------------------------------------------------------------------------

@@ -99,29 +99,33 @@ class RecurrentPointwise:
             dc += dh * o * (1 - tanh(c)^2)
             da = [dc g, dc c_prev, dc i, dh tanh(c)] * [i (1 - i), f (1 - f), 1 - g^2, o (1 - o)]
             dc_prev = dc * f
+
+        ``da`` may be ``a`` itself: ``a`` is read in full before ``da`` is written.
         """
         compiled = self._compiled_step(dh.dtype)
         if compiled is not None:  # one pass instead of a dozen
             return compiled.lstm_backward_step(a, c_prev, tanh_c, dh, dc, da)
         xp = self.xp
-        H = dh.shape[-1]
+        N, H = dh.shape
         i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
         t = tanh_c * tanh_c
         xp.subtract(1, t, out=t)
         t *= o
         t *= dh
         dc += t
-        xp.multiply(dc, g, out=da[:, :H])
-        xp.multiply(dc, c_prev, out=da[:, H : 2 * H])
-        xp.multiply(dc, i, out=da[:, 2 * H : 3 * H])
-        xp.multiply(dh, tanh_c, out=da[:, 3 * H :])
         d = 1 - a  # the derivatives of the four activations, all as s (1 - s) first ...
         d *= a
         dg = d[:, 2 * H : 3 * H]  # ... then 1 - g^2 for the tanh gate
         xp.multiply(g, g, out=dg)
         xp.subtract(1, dg, out=dg)
-        da *= d
+        d[:, :H] *= g
+        d[:, H : 2 * H] *= c_prev
+        d[:, 2 * H : 3 * H] *= i
+        d[:, 3 * H :] *= tanh_c
+        d[:, : 3 * H].reshape(N, 3, H)[...] *= dc[:, None, :]
+        d[:, 3 * H :] *= dh
         dc *= f
+        da[...] = d
 
     # -- GRU ------------------------------------------------------------------
     def gru_forward(self, xw: Any, hw: Any, h_prev: Any, a: Any, h: Any) -> None:
@@ -144,26 +148,26 @@ class RecurrentPointwise:
         h *= z
         h += n
 
-    def gru_backward(self, a: Any, hw_n: Any, h_prev: Any, dh: Any, dxw: Any, dhw: Any) -> None:
-        """From dL/dh of a step to dL/dxw and dL/dhw (both ``(N, 3H)``); ``dh`` becomes its direct
-        part dL/dh_prev = dh * z (the part through ``hw`` is ``dhw W_hh``, added by the caller)::
+    def gru_backward(self, a: Any, hw_n: Any, h_prev: Any, dh: Any, dhw: Any, dn: Any) -> None:
+        """From dL/dh of a step to dL/dhw ``(N, 3H)`` and dL/d(n's pre-activation) ``dn (N, H)``;
+        ``dh`` becomes its direct part dL/dh_prev = dh * z (the part through ``hw`` is ``dhw W_hh``,
+        added by the caller). ``dhw`` and ``dn`` may be ``a`` and ``hw_n``: they are read first::
 
             dn = dh (1 - z) (1 - n^2);    dz = dh (h_prev - n) z (1 - z)
-            dr = dn * hw_n * r (1 - r);   dxw = [dr, dz, dn];   dhw = [dr, dz, dn * r]
+            dr = dn * hw_n * r (1 - r);   dhw = [dr, dz, dn * r]   (dxw = [dr, dz, dn])
         """
         compiled = self._compiled_step(dh.dtype)
         if compiled is not None:  # one pass instead of a dozen
-            return compiled.gru_backward_step(a, hw_n, h_prev, dh, dxw, dhw)
-        xp = self.xp
+            return compiled.gru_backward_step(a, hw_n, h_prev, dh, dhw, dn)
         H = dh.shape[-1]
         r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-        dn = dxw[:, 2 * H :]
-        xp.multiply(dh * (1 - z), 1 - n * n, out=dn)
-        xp.multiply(dh * (h_prev - n), z * (1 - z), out=dxw[:, H : 2 * H])
-        xp.multiply(dn * hw_n, r * (1 - r), out=dxw[:, :H])
-        dhw[:, : 2 * H] = dxw[:, : 2 * H]
-        xp.multiply(dn, r, out=dhw[:, 2 * H :])
+        dn_t = dh * (1 - z) * (1 - n * n)
+        dz = dh * (h_prev - n) * z * (1 - z)
+        dr = dn_t * hw_n * r * (1 - r)
+        dn_r = dn_t * r
         dh *= z
+        dhw[:, :H], dhw[:, H : 2 * H], dhw[:, 2 * H :] = dr, dz, dn_r
+        dn[...] = dn_t
 
 
 @functools.cache

@@ -180,10 +180,11 @@ def gru_forward(xw, h0, W, b_hh, mask, has_mask, reverse, hs, gates, hw_n, hw):
 
 
 @jit
-def gru_backward(gy, WT, h0, mask, has_mask, reverse, hs, gates, hw_n, dxw, dhw, dh, tmp):
-    """``dh`` holds dL/dh of the final state on entry and dL/dh0 on exit; ``dxw``/``dhw`` get the
-    gradients of the input and recurrent projections."""
-    T, N, G = dxw.shape
+def gru_backward(gy, WT, h0, mask, has_mask, reverse, hs, gates, hw_n, dhw, dn, dh, tmp):
+    """``dh`` holds dL/dh of the final state on entry and dL/dh0 on exit; ``dhw`` gets the gradient
+    of the recurrent projection and ``dn`` that of the n gate's pre-activation. ``dhw`` and ``dn``
+    may be ``gates`` and ``hw_n`` themselves: each element is read before it is written."""
+    T, N, G = dhw.shape
     H = G // 3
     for k in range(T - 1, -1, -1):
         t, tp = _step(T, k, reverse)
@@ -192,16 +193,15 @@ def gru_backward(gy, WT, h0, mask, has_mask, reverse, hs, gates, hw_n, dxw, dhw,
             real = not has_mask or mask[t, n]
             for j in range(H):
                 if not real:
-                    for q in range(3):
-                        dxw[t, n, q * H + j] = dhw[t, n, q * H + j] = 0.0
+                    dhw[t, n, j] = dhw[t, n, H + j] = dhw[t, n, 2 * H + j] = dn[t, n, j] = 0.0
                     continue
-                r, z, nn = gates[t, n, j], gates[t, n, H + j], gates[t, n, 2 * H + j]
+                r, z, nn, hn = gates[t, n, j], gates[t, n, H + j], gates[t, n, 2 * H + j], hw_n[t, n, j]
                 dh_t = dh[n, j] + gy[t, n, j]
-                dn = dh_t * (1.0 - z) * (1.0 - nn * nn)
-                dz = dh_t * (h_prev[n, j] - nn) * z * (1.0 - z)
-                dr = dn * hw_n[t, n, j] * r * (1.0 - r)
-                dxw[t, n, j], dxw[t, n, H + j], dxw[t, n, 2 * H + j] = dr, dz, dn
-                dhw[t, n, j], dhw[t, n, H + j], dhw[t, n, 2 * H + j] = dr, dz, dn * r
+                dn_t = dh_t * (1.0 - z) * (1.0 - nn * nn)
+                dhw[t, n, j] = dn_t * hn * r * (1.0 - r)
+                dhw[t, n, H + j] = dh_t * (h_prev[n, j] - nn) * z * (1.0 - z)
+                dhw[t, n, 2 * H + j] = dn_t * r
+                dn[t, n, j] = dn_t
                 dh[n, j] = dh_t * z
         np.dot(dhw[t], WT, tmp)
         for n in range(N):
@@ -228,17 +228,17 @@ def lstm_backward_step(a, c_prev, tanh_c, dh, dc, da):
 
 
 @jit
-def gru_backward_step(a, hw_n, h_prev, dh, dxw, dhw):
+def gru_backward_step(a, hw_n, h_prev, dh, dhw, dn):
     """:meth:`backends.recurrent.RecurrentPointwise.gru_backward` in one pass."""
     N, H = dh.shape
     for n in range(N):
         for j in range(H):
-            r, z, nn = a[n, j], a[n, H + j], a[n, 2 * H + j]
-            dn = dh[n, j] * (1.0 - z) * (1.0 - nn * nn)
-            dz = dh[n, j] * (h_prev[n, j] - nn) * z * (1.0 - z)
-            dr = dn * hw_n[n, j] * r * (1.0 - r)
-            dxw[n, j], dxw[n, H + j], dxw[n, 2 * H + j] = dr, dz, dn
-            dhw[n, j], dhw[n, H + j], dhw[n, 2 * H + j] = dr, dz, dn * r
+            r, z, nn, hn = a[n, j], a[n, H + j], a[n, 2 * H + j], hw_n[n, j]
+            dn_t = dh[n, j] * (1.0 - z) * (1.0 - nn * nn)
+            dhw[n, j] = dn_t * hn * r * (1.0 - r)
+            dhw[n, H + j] = dh[n, j] * (h_prev[n, j] - nn) * z * (1.0 - z)
+            dhw[n, 2 * H + j] = dn_t * r
+            dn[n, j] = dn_t
             dh[n, j] *= z
 
 

@@ -150,7 +150,15 @@ class Function:
     saving on ``self`` only what backward needs. ``self.xp`` is the array
     module and ``self.backend`` the backend of the inputs;
     ``self.needs_input_grad[i]`` says whether input ``i`` wants a gradient.
+    ``self.final_backward`` is True during a backward after which the graph is
+    released (no ``retain_graph``): backward may then reuse the arrays it saved
+    as buffers for its gradients (as the fused recurrent kernels do), and, when
+    ``self.owns_gy`` is also True, the incoming gradient ``gy`` itself (a buffer
+    the engine allocated, seen by no one else).
     """
+
+    final_backward = False
+    owns_gy = False
 
     def __init__(self, backend: Any, parents: tuple, needs_input_grad: tuple) -> None:
         self.backend = backend
@@ -244,10 +252,13 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
     order = _topological_order(root)
     grads: dict[int, Any] = {id(root): gy}
     owned: set[int] = set()  # keys whose buffer was allocated here, so may be updated in place
-    for t in reversed(order):
+    while order:
+        t = order.pop()  # outputs before inputs; the list then holds only the nodes still to come
         g = grads.pop(id(t), None)
         if g is None:
             continue
+        fresh = isinstance(g, IndexGrad) or id(t) in owned  # allocated here, not another op's output
+        owned.discard(id(t))
         if isinstance(g, IndexGrad):
             g = g.dense(t.backend)
         if t._retains_grad:
@@ -255,7 +266,13 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
         ctx = t._ctx
         if not hasattr(ctx, "parents"):
             raise RuntimeError(FREED_MESSAGE.format(op=type(ctx).__name__.lower()))
+        ctx.final_backward = not retain_graph
+        ctx.owns_gy = fresh and not retain_graph and not t._retains_grad
+        # backward needs the node's function, not its value: when the user holds no reference to the
+        # tensor, its array (an intermediate activation) is freed now rather than after the whole pass
+        del t
         gxs = ctx.backward(g)
+        del g
         for p, gx in zip(ctx.parents, gxs):
             if gx is None or not p.requires_grad:
                 continue
@@ -276,5 +293,6 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
             else:
                 grads[key] = (prev.dense(p.backend) if isinstance(prev, IndexGrad) else prev) + gx
                 owned.add(key)
+        del gxs
         if not retain_graph:
             ctx.release()

@@ -90,6 +90,36 @@ def test_backward_frees_the_graph_without_cyclic_gc():
     np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-12)
 
 
+def test_backward_frees_an_intermediate_value_before_the_backward_of_the_op_that_made_it(monkeypatch):
+    """An activation no op saved and the user does not hold is freed as soon as backward reaches it,
+    not at the end of the pass: the peak memory of a backward is then that of the saved values."""
+    from minigrad.ops import Add
+
+    x = mg.tensor(np.ones(1000), requires_grad=True)
+    a = x + 1  # Add saves nothing: only the tensor a holds this array
+    alive = weakref.ref(a.data)
+    loss = (a + 2).sum()
+    del a
+    seen = []
+    original = Add.backward
+    monkeypatch.setattr(Add, "backward", lambda self, gy: seen.append(alive() is not None) or original(self, gy))
+    loss.backward()
+    assert seen == [True, False]  # (a + 2)'s backward runs while a lives (loss's graph holds it), x + 1's after
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones(1000))
+
+
+def test_retained_graph_keeps_intermediate_values():
+    x = mg.tensor(np.ones(10), requires_grad=True)
+    a = x + 1
+    alive = weakref.ref(a.data)
+    loss = (a * a).sum()  # Mul saves a
+    del a
+    loss.backward(retain_graph=True)
+    assert alive() is not None
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(10, 8.0))
+
+
 def test_retain_graph_keeps_intermediates_and_accumulates():
     x = mg.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
     with gc_disabled():

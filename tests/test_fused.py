@@ -187,3 +187,40 @@ def test_every_twin_promotes_dtypes_and_propagates_nan(backend, impl, kind):
         out, _ = net(mg.tensor(x))
     out = out.numpy()
     assert np.isnan(out[0, 1:]).all() and np.isfinite(out[0, 0]).all() and np.isfinite(out[1]).all()
+
+
+@pytest.mark.parametrize("fused", FUSED)
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("lengths", [None, [7, 2, 5]], ids=["full", "lengths"])
+def test_retained_graph_backward_twice_doubles_every_gradient(backend, fused, kind, lengths):
+    """The last backward through a kernel writes its gradients over the arrays it saved; with
+    retain_graph=True it must not, so a second backward adds exactly the same gradients again."""
+    mg.manual_seed(4)
+    net = getattr(mg.nn, kind)(3, 4, bidirectional=True, dtype="float64")
+    x = mg.tensor(np.random.default_rng(5).standard_normal((3, 7, 3)), requires_grad=True)
+    with compiled_loops(fused == "fused-compiled"):
+        out, _ = net(x, lengths=lengths)
+        loss = (out * mg.tensor(np.linspace(-1, 1, out.numel()).reshape(out.shape))).sum()
+        loss.backward(retain_graph=True)
+        once = [x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in net.parameters()]
+        loss.backward()
+        twice = [x.grad.numpy()] + [p.grad.numpy() for p in net.parameters()]
+    for a, b in zip(once, twice):
+        np.testing.assert_allclose(b, 2 * a, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("fused", FUSED)
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_fused_equals_composed_above_the_compiled_forward_size(backend, fused, kind):
+    """N * H above COMPILED_MAX_ELEMENTS: the forward loop is NumPy's, the backward steps compiled."""
+    from backends.recurrent import RecurrentPointwise
+
+    hidden = 40
+    batch = RecurrentPointwise.COMPILED_MAX_ELEMENTS // hidden + 2
+    mg.manual_seed(6)
+    net = getattr(mg.nn, kind)(3, hidden, dtype="float64")
+    x = np.random.default_rng(7).standard_normal((batch, 4, 3))
+    lengths = [4, 1, 3] + [4] * (batch - 3)
+    with compiled_loops(fused == "fused-compiled"):
+        got = _run(net, x, lengths, None, "fused")
+    _compare(got, _run(net, x, lengths, None, "composed"))

@@ -122,10 +122,12 @@ class RNNSequence(_Sequence):
     def backward(self, gy):
         xp, kernels, T = self.xp, self.backend.recurrent, self.T
         hs, WT = self.hs, _c(self.xp, self.W.T)  # W_hh itself, contiguous
-        da = xp.empty_like(gy[:T])  # dL/d(pre-activation) of every step = dL/dxw
+        # dL/d(pre-activation) of every step = dL/dxw: written over gy when no one else sees gy
+        gy = _c(xp, gy)
+        da = gy[:T] if self.owns_gy and gy.base is None else xp.empty_like(gy[:T])
         dh = gy[T].copy()  # dL/dh flowing back from later steps, starting with the final state's
         if self.loops is not None:
-            self.loops.rnn_backward(_c(xp, gy), WT, *self._mask_args(), self.reverse,
+            self.loops.rnn_backward(gy, WT, *self._mask_args(), self.reverse,
                                     _KINDS[self.nonlinearity], hs, da, dh, xp.empty_like(dh))
         for t in reversed(self.order) if self.loops is None else ():
             g, real = da[t], self._step_mask(t)
@@ -181,7 +183,9 @@ class LSTMSequence(_Sequence):
     def backward(self, gy):
         xp, kernels, T = self.xp, self.backend.recurrent, self.T
         cs, WT = self.cs, _c(self.xp, self.W.T)
-        da = xp.empty((T,) + self.gates.shape[1:], dtype=gy.dtype)  # = dL/dxw
+        # dL/dxw of every step, written over the gates of the same step once they are read (when the
+        # graph is released after this backward: the gates are then needed no more)
+        da = self.gates if self.final_backward else xp.empty_like(self.gates)
         dh, dc = gy[T].copy(), gy[T + 1].copy()
         if self.loops is not None:
             self.loops.lstm_backward(_c(xp, gy), WT, self.c0, *self._mask_args(), self.reverse, cs,
@@ -210,6 +214,9 @@ class GRUSequence(_Sequence):
         dn = dh (1 - z) (1 - n^2);  dz = dh (h_prev - n) z (1 - z);  dr = dn hw_n r (1 - r)
         dxw = [dr, dz, dn];  dhw = [dr, dz, dn r];  dh_prev = dh z + dhw W^T
         dW = sum_t h_{t-1}^T dhw_t;  db_hh = sum_t dhw_t
+
+    ``dxw`` differs from ``dhw`` only in its last block, so backward keeps ``dhw`` and ``dn`` of
+    every step and turns ``dhw`` into ``dxw`` after the weight gradient.
     """
 
     def forward(self, xw, h0, W, b_hh=None, *, mask, reverse):
@@ -241,26 +248,29 @@ class GRUSequence(_Sequence):
         return out
 
     def backward(self, gy):
-        xp, kernels, T = self.xp, self.backend.recurrent, self.T
+        xp, kernels, T, H = self.xp, self.backend.recurrent, self.T, self.H
         hs, WT = self.hs, _c(self.xp, self.W.T)
-        dxw = xp.empty((T,) + self.gates.shape[1:], dtype=gy.dtype)
-        dhw = xp.empty_like(dxw)
+        # written over the gates and hw_n of the same step once they are read, when the graph is
+        # released after this backward (they are then needed no more)
+        dhw = self.gates if self.final_backward else xp.empty_like(self.gates)  # [dr, dz, dn r] per step
+        dn = self.hw_n if self.final_backward else xp.empty_like(self.hw_n)
         dh = gy[T].copy()
         if self.loops is not None:
             self.loops.gru_backward(_c(xp, gy), WT, self.h0, *self._mask_args(), self.reverse, hs,
-                                    self.gates, self.hw_n, dxw, dhw, dh, xp.empty_like(dh))
+                                    self.gates, self.hw_n, dhw, dn, dh, xp.empty_like(dh))
         for t in reversed(self.order) if self.loops is None else ():
             real = self._step_mask(t)
             dh_t = dh + (gy[t] if real is None else gy[t] * real)
             h_prev = self._previous(hs, t, self.h0)
-            kernels.gru_backward(self.gates[t], self.hw_n[t], h_prev, dh_t, dxw[t], dhw[t])
+            kernels.gru_backward(self.gates[t], self.hw_n[t], h_prev, dh_t, dhw[t], dn[t])
             if real is None:
                 dh = dh_t + dhw[t] @ WT
             else:
-                dxw[t] *= real
                 dhw[t] *= real
+                dn[t] *= real
                 dh = dh_t * real + dhw[t] @ WT + dh * ~real
         gW = self._weight_grad(hs, self.h0, dhw) if self.needs_input_grad[2] else None
-        if not self.has_bias:
-            return dxw, dh, gW
-        return dxw, dh, gW, dhw.sum(axis=(0, 1)) if self.needs_input_grad[3] else None
+        gb = dhw.sum(axis=(0, 1)) if self.has_bias and self.needs_input_grad[3] else None
+        dxw = dhw
+        dxw[..., 2 * H :] = dn  # [dr, dz, dn r] -> [dr, dz, dn]
+        return (dxw, dh, gW, gb) if self.has_bias else (dxw, dh, gW)

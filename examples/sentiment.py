@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -48,7 +49,9 @@ import numpy as np
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.data import DataLoader, Vocab, read_labeled_text, tokenize
+from minigrad.data import DataLoader, Vocab, read_corpus, read_word_vectors, tokenize, train_valid_split, truncate
+from minigrad.io import write_text_atomic
+from minigrad.metrics import classification_report, format_report, plot_confusion_matrix
 from minigrad.runner import Run, example_options
 
 DESCRIPTION = "many-to-one sentiment: an LSTM reads reviews where word order decides; a bag of words cannot"
@@ -137,14 +140,22 @@ def review_kind(text: str) -> str:
 
 
 # -- real data ------------------------------------------------------------------------
-def read_split(train_path: str, valid_path: str) -> tuple[list[str], list, list[str], list]:
-    """Texts and labels of ``--train`` and ``--valid``; problems become clear command-line errors."""
+def read_texts(path: str, opts: dict, labels: Any = None, option: str = "--train") -> tuple[list[str], list]:
+    """Texts and labels of one ``--train``/``--valid``/``--test`` path (any format ``read_corpus`` reads);
+    problems become one-line command-line errors naming the option and the file."""
     try:
-        train_texts, train_labels = read_labeled_text(train_path)
-        valid_texts, valid_labels = read_labeled_text(valid_path, labels=set(train_labels))
+        return read_corpus(path, text_field=opts["text_field"], label_field=opts["label_field"], labels=labels)
     except (OSError, ValueError) as e:
-        raise click.ClickException(str(e)) from None
-    return train_texts, train_labels, valid_texts, valid_labels
+        raise click.ClickException(f"{option}: {e}") from None
+
+
+def preprocess(texts: Sequence[str], prep: dict) -> list[list[str]]:
+    """Tokens of each text: markup cleaned when ``prep["clean_markup"]``, then truncated to ``prep["max_len"]``
+    tokens, keeping ``prep["keep"]`` (the end by default: a review's verdict is mostly in its last sentences)."""
+    tokens = [tokenize(t, clean=prep.get("clean_markup", False)) for t in texts]
+    if prep.get("max_len"):
+        tokens = [truncate(t, prep["max_len"], keep=prep.get("keep", "end")) for t in tokens]
+    return tokens
 
 
 def encode_all(vocab: Vocab, token_lists: Sequence[list[str]], where: str) -> list[list[int]]:
@@ -162,28 +173,45 @@ CELLS = {"rnn": mg.nn.RNN, "lstm": mg.nn.LSTM, "gru": mg.nn.GRU}
 
 
 class SentimentRNN(mg.nn.Module):
-    """Embedding -> RNN/LSTM/GRU -> final state -> Dropout -> Linear.
+    """Embedding -> RNN/LSTM/GRU -> one vector per text -> Dropout -> Linear.
 
-    Shapes: ids ``(N, T)`` -> embeddings ``(N, T, E)`` -> final states of the last
-    layer ``(N, D*H)`` -> logits ``(N, C)`` (C = 1 for two classes, else the class count).
+    Shapes: ids ``(N, T)`` -> embeddings ``(N, T, E)`` -> outputs ``(N, T, D*H)`` -> one vector
+    ``(N, D*H)`` -> logits ``(N, C)`` (C = 1 for two classes, else the class count). The vector is,
+    by ``pooling``: ``last``, the final states of the last layer (both directions' side by side);
+    ``max`` or ``mean``, the element-wise maximum or mean of the outputs over each text's real steps
+    (Keras' ``GlobalMaxPooling1D``/``GlobalAveragePooling1D`` with a mask): for long documents these
+    see every step directly, not only through the final state.
     """
 
     def __init__(self, vocab_size: int, embed: int, hidden: int, outputs: int, cell: str = "lstm",
-                 layers: int = 1, bidirectional: bool = False, dropout: float = 0.0) -> None:
+                 layers: int = 1, bidirectional: bool = False, dropout: float = 0.0, pooling: str = "last") -> None:
         super().__init__()
         self.embedding = mg.nn.Embedding(vocab_size, embed, padding_idx=0)
         self.rnn = CELLS[cell](embed, hidden, num_layers=layers, bidirectional=bidirectional,
                                dropout=dropout if layers > 1 else 0.0)
         self.dropout = mg.nn.Dropout(dropout)
         self.out = mg.nn.Linear(hidden * (2 if bidirectional else 1), outputs)
+        self.pooling = pooling
 
     def forward(self, ids: Any, lengths: Any) -> mg.Tensor:
-        _, h_n = self.rnn(self.embedding(ids), lengths=lengths)
+        output, h_n = self.rnn(self.embedding(ids), lengths=lengths)
+        if self.pooling != "last":
+            return self.out(self.dropout(pool(output, lengths, self.pooling)))
         if isinstance(h_n, tuple):  # LSTM: (h_n, c_n)
             h_n = h_n[0]
         D = self.rnn.num_directions
         final = h_n[-1] if D == 1 else mg.concat([h_n[-2], h_n[-1]], axis=-1)  # last layer, both directions
         return self.out(self.dropout(final))
+
+
+def pool(output: mg.Tensor, lengths: Any, how: str) -> mg.Tensor:
+    """``output (N, T, F)`` -> ``(N, F)``: the maximum or the mean over each row's first ``lengths[n]`` steps."""
+    T = output.shape[1]
+    real = np.arange(T)[None, :] < np.asarray(lengths).reshape(-1, 1)  # (N, T): False at padding
+    if how == "max":
+        return (output + mg.tensor(np.where(real, 0.0, -np.inf)[..., None], dtype=output.dtype)).max(axis=1)
+    counts = mg.tensor(real.sum(axis=1, keepdims=True), dtype=output.dtype)
+    return (output * mg.tensor(real[..., None], dtype=output.dtype)).sum(axis=1) / counts
 
 
 def word_counts(id_lists: Sequence[np.ndarray], vocab_size: int) -> np.ndarray:
@@ -289,20 +317,25 @@ def class_names(classes: list) -> list[str]:
     return ["negative", "positive"] if classes == [0, 1] else [str(c) for c in classes]
 
 
-def predict(run: Run, texts: Sequence[str], opts: dict) -> None:
-    """Classify ``texts`` with the model saved in ``--resume``; prints one probability per text."""
+def load_for_prediction(run: Run, opts: dict, option: str) -> tuple[SentimentRNN, Vocab, list, dict]:
+    """``(model in eval mode, vocabulary, classes, preprocessing)`` from the ``--resume`` checkpoint alone."""
     if not opts["resume"]:
-        raise click.UsageError("--predict needs a checkpoint: --resume PATH (write one with --save PATH)")
+        raise click.UsageError(f"{option} needs a checkpoint: --resume PATH (write one with --save PATH)")
     extra = mg.load(opts["resume"]).get("extra", {})
     if "vocab" not in extra or "config" not in extra:
         raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
     vocab, config, classes = Vocab(extra["vocab"]), extra["config"], list(extra["classes"])
     model = SentimentRNN(len(vocab), **config)
     run.track(model=model, extra=extra)
-    model.eval()
+    return model.eval(), vocab, classes, dict(extra.get("preprocess", {}))
+
+
+def predict(run: Run, texts: Sequence[str], opts: dict) -> None:
+    """Classify ``texts`` with the model saved in ``--resume``; prints one probability per text."""
+    model, vocab, classes, prep = load_for_prediction(run, opts, "--predict")
     names = class_names(classes)
-    for text in texts:
-        ids = vocab.encode(text)
+    for text, tokens in zip(texts, preprocess(texts, prep)):
+        ids = vocab.encode(tokens)
         if not ids:
             raise click.UsageError(f"--predict {text!r}: the text has no words")
         with mg.no_grad():
@@ -317,9 +350,73 @@ def predict(run: Run, texts: Sequence[str], opts: dict) -> None:
         click.echo(f"{shown}  -> {names[best]}: {text!r}{note}")
 
 
+def predict_file(run: Run, opts: dict) -> None:
+    """Classify each line of ``--predict-file`` with the ``--resume`` model; write a TSV to ``--output`` or stdout.
+
+    Columns: ``label`` (the most probable class), one ``p_<class>`` per class, and the text. An empty line
+    or one without any word gets no prediction: its label is empty and its probabilities are ``nan``.
+    """
+    model, vocab, classes, prep = load_for_prediction(run, opts, "--predict-file")
+    path = opts["predict_file"]
+    try:
+        texts = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise click.ClickException(f"--predict-file {path}: not UTF-8 text (byte offset {e.start})") from None
+    ids = [vocab.encode(tokens) for tokens in preprocess(texts, prep)]
+    scored = [k for k, i in enumerate(ids) if i]
+    p = np.full((len(texts), len(classes)), np.nan)
+    loader = DataLoader([(ids[k], 0) for k in scored], batch_size=256, shuffle=False)
+    with mg.no_grad():
+        for index, (batch, lengths, _) in zip(loader.batch_indices(), loader):
+            p[np.asarray(scored)[index]] = probabilities(model(batch, lengths))
+    names = [str(c) for c in classes]
+    lines = ["\t".join(["label", *(f"p_{n}" for n in names), "text"])]
+    for k, text in enumerate(texts):
+        label = names[int(p[k].argmax())] if k in set(scored) else ""
+        lines.append("\t".join([label, *(f"{q:.6f}" for q in p[k]), text.replace("\t", " ")]))
+    out = "\n".join(lines) + "\n"
+    if opts["output"]:
+        write_text_atomic(opts["output"], out)
+        run.echo(f"predictions for {len(texts)} lines ({len(texts) - len(scored)} without words): {opts['output']}")
+    else:
+        click.echo(out, nl=False)
+
+
+def load_embeddings(run: Run, model: SentimentRNN, vocab: Vocab, opts: dict) -> None:
+    """Start the embedding from ``--embeddings`` word vectors; words they lack keep their random start."""
+    weight = model.embedding.weight
+    try:
+        matrix, found = read_word_vectors(opts["embeddings"], vocab, init=weight.numpy(), dim=weight.shape[1])
+    except (OSError, ValueError) as e:
+        raise click.ClickException(f"--embeddings: {e} (--embed is {weight.shape[1]})") from None
+    weight.data[...] = matrix
+    run.echo(f"embeddings: {opts['embeddings']}: vectors for {found} of {len(vocab) - 2} words "
+             f"({found / max(len(vocab) - 2, 1):.1%}){', frozen' if opts['freeze_embeddings'] else ''}")
+
+
+def evaluate_test(run: Run, model: SentimentRNN, vocab: Vocab, classes: list, prep: dict, opts: dict) -> dict:
+    """Accuracy, per-class precision, recall and F1 and the confusion matrix on ``--test``; printed and returned."""
+    texts, labels = read_texts(opts["test_path"], opts, labels=set(classes), option="--test")
+    ids = encode_all(vocab, preprocess(texts, prep), opts["test_path"])
+    class_index = {c: i for i, c in enumerate(classes)}
+    y = np.array([class_index[c] for c in labels], dtype=np.int64)
+    loader = DataLoader(list(zip(ids, y)), batch_size=256, shuffle=False)
+    report = classification_report(y, predict_all(model, loader), class_names(classes))
+    run.echo(f"\ntest: {opts['test_path']}: {len(y)} texts, accuracy {report['accuracy']:.4f}")
+    run.echo(format_report(report))
+    return report
+
+
+def confusion_plot_path(plot: str) -> str:
+    """Where ``--plot out.png`` puts the ``--test`` confusion matrix: ``out.confusion.png``."""
+    path = Path(plot)
+    return str(path.with_name(f"{path.stem}.confusion{path.suffix or '.png'}"))
+
+
 # -- pieces of the command ---------------------------------------------------------------
+# parameter -> option
 MODEL_OPTIONS = {"cell": "--model", "embed": "--embed", "hidden": "--hidden", "layers": "--layers",
-                 "bidirectional": "--bidirectional", "dropout": "--dropout"}  # parameter -> option
+                 "bidirectional": "--bidirectional", "dropout": "--dropout", "pooling": "--pooling"}
 
 
 def accuracy_by_kind(texts: list[str], y: np.ndarray, predictions: np.ndarray, bow_predictions: np.ndarray) -> dict:
@@ -339,11 +436,28 @@ def load_texts(opts: dict) -> tuple[bool, str, list[str], list, list[str], list]
     """``(from files?, description, train texts, train labels, valid texts, valid labels)``."""
     files = opts["train_path"] is not None or opts["valid_path"] is not None or opts["data"] == "files"
     if not files:
+        for option in ("valid_split", "test_path", "max_len", "embeddings"):
+            if opts[option] is not None:
+                flag = "--" + option.removesuffix("_path").replace("_", "-")
+                raise click.UsageError(f"{flag} applies to data from files: give --train PATH")
         return (False, f"generated (seed {opts['seed']})",
                 *generate_corpus(opts["train_size"], opts["valid_size"], opts["seed"]))
-    if not (opts["train_path"] and opts["valid_path"]):
-        raise click.UsageError("data from files needs both --train PATH and --valid PATH")
-    return True, f"{opts['train_path']} / {opts['valid_path']}", *read_split(opts["train_path"], opts["valid_path"])
+    if not opts["train_path"]:
+        raise click.UsageError("data from files needs --train PATH (a file or a folder with a subfolder per class)")
+    if opts["valid_path"] and opts["valid_split"] is not None:
+        raise click.UsageError("give either --valid PATH or --valid-split FRACTION, not both")
+    if not opts["valid_path"] and opts["valid_split"] is None:
+        raise click.UsageError("data from files needs validation data: --valid PATH, or --valid-split FRACTION "
+                               "to hold out part of --train")
+    texts, labels = read_texts(opts["train_path"], opts)
+    if opts["valid_path"]:
+        valid_texts, valid_labels = read_texts(opts["valid_path"], opts, labels=set(labels), option="--valid")
+        return True, f"{opts['train_path']} / {opts['valid_path']}", texts, labels, valid_texts, valid_labels
+    try:
+        split = train_valid_split(texts, labels, opts["valid_split"], seed=opts["seed"])
+    except ValueError as e:
+        raise click.UsageError(f"--valid-split: {e}") from None
+    return True, f"{opts['train_path']} (validation: {opts['valid_split']:g} of it, seed {opts['seed']})", *split
 
 
 def vocab_and_config(opts: dict, train_tokens: list[list[str]], classes: list) -> tuple[Vocab, dict]:
@@ -352,14 +466,14 @@ def vocab_and_config(opts: dict, train_tokens: list[list[str]], classes: list) -
         saved = mg.load(opts["resume"]).get("extra", {})
         if "vocab" not in saved or "config" not in saved:
             raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
-        check_same_config(saved["config"], opts)
+        check_same_config({"pooling": "last", **saved["config"]}, opts)
         if list(saved["classes"]) != classes:
             raise click.ClickException(f"--resume: the checkpoint's labels are {list(saved['classes'])}, "
                                        f"the training data's are {classes}")
         return Vocab(saved["vocab"]), dict(saved["config"])
     config = {"cell": opts["cell"], "embed": opts["embed"], "hidden": opts["hidden"],
               "outputs": 1 if len(classes) == 2 else len(classes), "layers": opts["layers"],
-              "bidirectional": opts["bidirectional"], "dropout": opts["dropout"]}
+              "bidirectional": opts["bidirectional"], "dropout": opts["dropout"], "pooling": opts["pooling"]}
     return Vocab.build(train_tokens, min_freq=opts["min_freq"], max_size=opts["max_vocab"]), config
 
 
@@ -379,10 +493,30 @@ def check_same_config(saved: dict, opts: dict) -> None:
 @click.command()
 @example_options(epochs=5)
 @click.option("--data", type=click.Choice(["generated", "files"]), default="generated", show_default=True,
-              help="The generated corpus, or --train/--valid files (chosen when --train is given).")
-@click.option("--train", "train_path", type=click.Path(dir_okay=False),
-              help="Training file (.tsv or .csv with 'sentence' or 'text' and 'label' columns).")
-@click.option("--valid", "valid_path", type=click.Path(dir_okay=False), help="Validation file, same format.")
+              help="The generated corpus, or --train/--valid data (chosen when --train is given).")
+@click.option("--train", "train_path", type=click.Path(),
+              help="Training data: a .tsv/.csv file with 'sentence' or 'text' and 'label' columns, a .jsonl file "
+                   "(one JSON object per line), any of them .gz, or a folder with one subfolder per class.")
+@click.option("--valid", "valid_path", type=click.Path(), help="Validation data, in any --train format.")
+@click.option("--valid-split", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Without --valid: hold out this fraction of --train (per class, seeded by --seed).")
+@click.option("--test", "test_path", type=click.Path(),
+              help="After training, report accuracy, per-class precision, recall and F1 and the confusion matrix "
+                   "on this data (any --train format).")
+@click.option("--text-field", help="The text column or JSON field (default: 'sentence' or 'text').")
+@click.option("--label-field", default="label", show_default=True, help="The label column or JSON field.")
+@click.option("--max-len", type=click.IntRange(min=1),
+              help="Keep at most this many tokens of each text (see --keep); long documents train faster.")
+@click.option("--keep", type=click.Choice(["end", "start"]), default="end", show_default=True,
+              help="Which tokens --max-len keeps: a review's verdict is mostly at its end.")
+@click.option("--clean-markup", is_flag=True,
+              help="Read HTML line breaks and entities as text and drop other tags (IMDB reviews have <br />).")
+@click.option("--embeddings", type=click.Path(dir_okay=False),
+              help="Pretrained word vectors (GloVe or word2vec text format, .gz allowed) to start the embedding "
+                   "from; --embed must be their size.")
+@click.option("--freeze-embeddings", is_flag=True, help="Keep the --embeddings vectors fixed during training.")
+@click.option("--pooling", type=click.Choice(["last", "max", "mean"]), default="last", show_default=True,
+              help="What the classifier reads: the final states, or the max or mean of the outputs over time.")
 @click.option("--train-size", default=3000, show_default=True, type=click.IntRange(min=2),
               help="Generated training reviews.")
 @click.option("--valid-size", default=1000, show_default=True, type=click.IntRange(min=1),
@@ -405,19 +539,30 @@ def check_same_config(saved: dict, opts: dict) -> None:
               help="Keep words seen at least this often in training.")
 @click.option("--predict", "predict_texts", multiple=True,
               help="Classify this text with the --resume checkpoint (repeatable); no training.")
+@click.option("--predict-file", type=click.Path(dir_okay=False, exists=True),
+              help="Classify each line of this file with the --resume checkpoint; writes a TSV of probabilities.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Where --predict-file writes (default: stdout).")
 def main(**opts: Any) -> None:
     """Sentiment analysis with a recurrent network, next to a bag-of-words baseline."""
     started = time.perf_counter()
     with Run("sentiment", **opts) as run:
+        if opts["predict_texts"] and opts["predict_file"]:
+            raise click.UsageError("give --predict TEXT or --predict-file FILE, not both")
         if opts["predict_texts"]:
             predict(run, opts["predict_texts"], opts)
             return
+        if opts["predict_file"]:
+            predict_file(run, opts)
+            return
+        if opts["freeze_embeddings"] and not opts["embeddings"]:
+            raise click.UsageError("--freeze-embeddings needs --embeddings FILE")
         files, source, train_texts, train_labels, valid_texts, valid_labels = load_texts(opts)
         classes = sorted(set(train_labels), key=lambda c: (str(type(c)), c))
         if len(classes) < 2:
             raise click.ClickException(f"the training data has a single label {classes}: nothing to learn")
-        train_tokens = [tokenize(t) for t in train_texts]
-        valid_tokens = [tokenize(t) for t in valid_texts]
+        prep = {"clean_markup": opts["clean_markup"], "max_len": opts["max_len"], "keep": opts["keep"]}
+        train_tokens = preprocess(train_texts, prep)
+        valid_tokens = preprocess(valid_texts, prep)
         vocab, config = vocab_and_config(opts, train_tokens, classes)
         train_ids = encode_all(vocab, train_tokens, opts["train_path"] or "generated training data")
         valid_ids = encode_all(vocab, valid_tokens, opts["valid_path"] or "generated validation data")
@@ -431,11 +576,14 @@ def main(**opts: Any) -> None:
 
         # the models
         model = SentimentRNN(len(vocab), **config)
-        opt = mg.optim.Adam(model.parameters(), lr=opts["lr"])
+        if opts["embeddings"] and not opts["resume"]:
+            load_embeddings(run, model, vocab, opts)
+        model.embedding.weight.requires_grad = not opts["freeze_embeddings"]
+        opt = mg.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=opts["lr"])
         n_params = sum(p.numel() for p in model.parameters())
         run.echo(f"model: {model.embedding}, {model.rnn}, {model.dropout}, {model.out}: {n_params} parameters")
-        extra = run.track(model=model, optimizer=opt,
-                          extra={"vocab": list(vocab.itos), "config": config, "classes": classes})
+        extra = run.track(model=model, optimizer=opt, extra={"vocab": list(vocab.itos), "config": config,
+                                                             "classes": classes, "preprocess": prep})
         if opts["resume"]:
             run.echo(f"resumed from {opts['resume']} after epoch {run.start_epoch}")
 
@@ -462,7 +610,8 @@ def main(**opts: Any) -> None:
             epoch_started = time.perf_counter()
             train_loader.set_epoch(epoch)  # the batches of an epoch depend on --seed and the epoch only
             total_loss = correct = 0.0
-            for ids, lengths, y in run.progress(train_loader, label=f"epoch {epoch + 1}", length=len(train_loader)):
+            for ids, lengths, y in run.progress(train_loader, label=f"epoch {epoch + 1}", length=len(train_loader),
+                                                 count=lambda batch: int(np.sum(batch[1]))):
                 loss, predicted = loss_and_predictions(model(ids, lengths), y)
                 opt.zero_grad()
                 loss.backward()
@@ -487,9 +636,14 @@ def main(**opts: Any) -> None:
             for kind, row in by_kind.items():
                 run.echo(f"  {kind:12} ({row['count']:4} reviews)  {row['bow_valid_accuracy']:12.3f}  "
                          f"{row['valid_accuracy']:6.3f}  {row['example']!r}")
+        test = evaluate_test(run, model, vocab, classes, prep, opts) if opts["test_path"] else None
         if opts["plot"]:
             plot_curves(opts["plot"], run.history, bow_accuracy, name)
             run.echo(f"plot: {opts['plot']}")
+            if test is not None:
+                path = confusion_plot_path(opts["plot"])
+                plot_confusion_matrix(path, test)
+                run.echo(f"plot: {path} (the --test confusion matrix)")
         elapsed = time.perf_counter() - started
         run.finish(
             f"sentiment: {name} valid accuracy {valid_accuracy:.3f}, bag-of-words {bow_accuracy:.3f}, "
@@ -500,7 +654,8 @@ def main(**opts: Any) -> None:
             padding_fraction=padding, padding_fraction_unbucketed=padding_unbucketed,
             epochs=run.n_epochs, parameters=n_params, vocab_size=len(vocab), classes=extra["classes"],
             train_examples=len(train_ids), valid_examples=len(valid_ids), data=source, model=name,
-            options={k: v for k, v in opts.items() if k != "predict_texts"},
+            test_accuracy=None if test is None else test["accuracy"],
+            options={k: v for k, v in opts.items() if k != "predict_texts"}, test=test,
         )
 
 

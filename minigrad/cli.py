@@ -19,6 +19,7 @@ import click
 import backends
 import minigrad
 from minigrad import bench as benchmark
+from minigrad.runner import THREADS_ENV, load_blas, resolve_threads
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 # scripts in examples/ that are tools, not lessons: benchmark_rnn is `minigrad bench`, benchmark (per-op
@@ -57,7 +58,7 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 def info() -> None:
-    """Version, backends available here (and why one is not), default backend."""
+    """Version, backends available here (and why one is not), default backend, BLAS libraries and threads."""
     click.echo(f"minigrad {minigrad.__version__}")
     click.echo("backends:")
     for name in backends.names():
@@ -70,6 +71,26 @@ def info() -> None:
         default = f"(invalid: {e})"
     click.echo(f"default backend: {default}")
     click.echo(f"recurrent layers: fused kernels by default; compiled time loops: {_compiled_loops_status()}")
+    libraries = load_blas()
+    click.echo("BLAS libraries (threads now):" + ("" if libraries else " none found"))
+    for lib in libraries:
+        where, n = Path(lib["filepath"]), lib["num_threads"]
+        click.echo(f"  {lib['internal_api']} {lib.get('version') or '(version unknown)'} "
+                   f"({where.parent.name}/{where.name}): {n} thread{'s' * (n != 1)}")
+    click.echo(f"BLAS threads in minigrad run: {_run_threads_status()}")
+
+
+def _run_threads_status() -> str:
+    """The BLAS threads ``minigrad run`` would use without ``--threads``, and why."""
+    try:
+        threads, source = resolve_threads()
+    except click.ClickException as e:
+        return f"(invalid: {e.message})"
+    if threads is None:
+        return f"as {source} set them (not changed; --threads N or {THREADS_ENV}=N to change)"
+    if source == "default":
+        return f"{threads} (the default; --threads N or {THREADS_ENV}=N to change)"
+    return f"{threads} ({source})"
 
 
 def _compiled_loops_status() -> str:

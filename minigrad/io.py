@@ -39,14 +39,14 @@ import os
 import secrets
 import zipfile
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
 
 import numpy as np
 
 from minigrad.tensor import Tensor
 
-__all__ = ["load", "save"]
+__all__ = ["atomic_write", "load", "save", "write_text_atomic"]
 
 STRUCTURE_ENTRY = "__minigrad__"
 FORMAT_NAME = "minigrad-checkpoint"
@@ -182,17 +182,40 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     entries = dict(encoder.arrays)
     entries[STRUCTURE_ENTRY] = np.frombuffer(structure.encode("utf-8"), dtype=np.uint8)
 
-    target = os.path.abspath(path)
+    with atomic_write(path, "wb", who="save") as f:
+        np.savez(f, **entries)  # to a file object: numpy adds no ".npz" suffix
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", who: str = "write") -> Iterator[IO]:
+    """Open ``path`` for writing so that it is never seen half-written: the one way minigrad writes files.
+
+    Yields a file object on a new temporary file in the same folder (mode 0o666 less the umask, like
+    any new file); when the block ends without an exception the data is flushed to disk (``fsync``),
+    the temporary file replaces ``path`` (``os.replace``, atomic on POSIX and Windows) and the folder
+    entry is synced. On an exception the temporary file is removed and ``path`` is untouched.
+
+    Args:
+        path: the file to write; its folder must exist.
+        mode: ``"w"`` (text, UTF-8, ``\n`` line ends) or ``"wb"``.
+        who: the name that error messages start with (e.g. ``save``).
+
+    Raises:
+        FileNotFoundError: the folder of ``path`` does not exist.
+        IsADirectoryError: ``path`` is a folder.
+    """
+    shown = os.fspath(path)
+    target = os.path.abspath(shown)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: cannot write {path!r}: the folder {folder!r} does not exist")
+        raise FileNotFoundError(f"{who}: cannot write {shown!r}: the folder {folder!r} does not exist")
     if os.path.isdir(target):
-        raise IsADirectoryError(f"save: cannot write {path!r}: it is a folder, not a file")
-
+        raise IsADirectoryError(f"{who}: cannot write {shown!r}: it is a folder, not a file")
     fd, tmp = _open_temp(folder, os.path.basename(target))
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **entries)  # to a file object: numpy adds no ".npz" suffix
+        text = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
+        with os.fdopen(fd, mode, **text) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
@@ -201,6 +224,12 @@ def save(obj: Any, path: str | os.PathLike) -> None:
             os.unlink(tmp)
         raise
     _fsync_folder(folder)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` with :func:`atomic_write`."""
+    with atomic_write(path, "w") as f:
+        f.write(text)
 
 
 # -- load -------------------------------------------------------------------

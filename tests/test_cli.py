@@ -114,3 +114,42 @@ def test_info_says_whether_the_compiled_loops_run(monkeypatch):
     assert ("numba " in line) == (_compiled_loops() is not None)
     result = CliRunner().invoke(main, ["info"], env={"MINIGRAD_JIT": "0"})
     assert "compiled time loops: off (MINIGRAD_JIT=0)" in result.output
+
+
+def _blas_env(**values: str) -> dict:
+    """CliRunner env: the thread variables unset, except ``values``."""
+    from minigrad.runner import BLAS_THREAD_VARS, THREADS_ENV
+
+    return {var: None for var in (THREADS_ENV, *BLAS_THREAD_VARS)} | values
+
+
+def test_info_shows_the_blas_libraries_and_their_threads():
+    from threadpoolctl import threadpool_info
+
+    result = CliRunner().invoke(main, ["info"], env=_blas_env())
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("BLAS libraries (threads now):"))
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    if not blas:
+        assert lines[start] == "BLAS libraries (threads now): none found"
+    shown = lines[start + 1 : start + 1 + len(blas)]
+    for lib, line in zip(blas, shown):
+        assert line.startswith(f"  {lib['internal_api']} ") and Path(lib["filepath"]).name in line
+        assert line.endswith(f": {lib['num_threads']} thread" + "s" * (lib["num_threads"] != 1))
+    assert lines[start + 1 + len(blas)] == (
+        "BLAS threads in minigrad run: 1 (the default; --threads N or MINIGRAD_NUM_THREADS=N to change)")
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"MINIGRAD_NUM_THREADS": "3"}, "3 (MINIGRAD_NUM_THREADS=3)"),
+    ({"MINIGRAD_NUM_THREADS": "3", "OMP_NUM_THREADS": "2"}, "3 (MINIGRAD_NUM_THREADS=3)"),
+    ({"OPENBLAS_NUM_THREADS": "2"},
+     "as OPENBLAS_NUM_THREADS=2 set them (not changed; --threads N or MINIGRAD_NUM_THREADS=N to change)"),
+    ({"MINIGRAD_NUM_THREADS": "abc"},
+     "(invalid: MINIGRAD_NUM_THREADS='abc': expected a whole number of threads >= 1)"),
+])
+def test_info_says_which_threads_a_run_would_use(env, expected):
+    result = CliRunner().invoke(main, ["info"], env=_blas_env(**env))
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert f"BLAS threads in minigrad run: {expected}" in result.output.splitlines()

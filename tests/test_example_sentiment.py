@@ -218,7 +218,7 @@ def test_missing_label_column_names_the_file_and_line(tmp_path):
     train = write(tmp_path / "train.tsv", "sentence\nnice\n")
     valid = write(tmp_path / "valid.tsv", "sentence\tlabel\nnice\t1\n")
     out = run_fails("--train", train, "--valid", valid)
-    assert f"Error: {train} line 1: no label column named 'label'" in out
+    assert f"Error: --train: {train} line 1: no label column named 'label'" in out
 
 
 def test_a_bad_line_names_the_file_and_line(tmp_path):

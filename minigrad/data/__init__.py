@@ -8,16 +8,21 @@
     >>> for ids, lengths, y in loader:  # ids (N, T) int64, lengths (N,), y (N,)  # doctest: +SKIP
     ...     ...
 
-Modules: ``text`` (``tokenize``), ``vocab`` (``Vocab``), ``sequences``
-(``one_hot``, ``pad_sequences``), ``readers`` (``read_labeled_text``),
+Modules: ``text`` (``tokenize``, ``clean_markup``), ``vocab`` (``Vocab``),
+``sequences`` (``one_hot``, ``pad_sequences``), ``readers``
+(``read_labeled_text``), ``corpora`` (``read_corpus`` for class folders, JSON
+Lines, TSV and CSV, gzipped or not; ``train_valid_split``; ``truncate``),
+``embeddings`` (``read_word_vectors``: GloVe and word2vec text files),
 ``loader`` (``DataLoader``). Everything here works on NumPy arrays and Python
 lists; wrap a batch in ``minigrad.tensor`` (or an ``Embedding``) to train.
 """
 
+from minigrad.data.corpora import read_corpus, train_valid_split, truncate
+from minigrad.data.embeddings import read_word_vectors
 from minigrad.data.loader import DataLoader
 from minigrad.data.readers import read_labeled_text
 from minigrad.data.sequences import one_hot, pad_sequences
-from minigrad.data.text import tokenize
+from minigrad.data.text import clean_markup, tokenize
 from minigrad.data.vocab import PAD, PAD_ID, UNK, UNK_ID, Vocab
 
 __all__ = [
@@ -27,8 +32,13 @@ __all__ = [
     "UNK_ID",
     "DataLoader",
     "Vocab",
+    "clean_markup",
     "one_hot",
     "pad_sequences",
+    "read_corpus",
     "read_labeled_text",
+    "read_word_vectors",
     "tokenize",
+    "train_valid_split",
+    "truncate",
 ]

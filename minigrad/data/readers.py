@@ -2,15 +2,19 @@
 
 Every problem in the file is an error that names the file and the line; no
 row is ever skipped silently. The text is put in Unicode NFC form as it is read.
+A file whose name ends in ``.gz`` (``train.tsv.gz``) is gunzipped as it is read.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import io
 import os
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -44,20 +48,46 @@ def _csv_rows(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
         yield start, fields
 
 
-def _read_text(path: str) -> str:
+def _format_suffix(path: str) -> str:
+    """The lower-case suffix that names the format, under a ``.gz``: ``".tsv"`` for ``train.tsv.gz``."""
+    name = Path(path).name.lower()
+    return Path(name.removesuffix(".gz")).suffix if name.endswith(".gz") else Path(name).suffix
+
+
+def _read_bytes(path: str, who: str) -> bytes:
+    """The bytes of the file at ``path``, gunzipped when its name ends in ``.gz``."""
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise FileNotFoundError(f"read_labeled_text: no such file {path!r}") from None
+        raise FileNotFoundError(f"{who}: no such file {path!r}") from None
     except IsADirectoryError:
-        raise IsADirectoryError(f"read_labeled_text: {path!r} is a folder, not a file") from None
+        raise IsADirectoryError(f"{who}: {path!r} is a folder, not a file") from None
+    if not path.lower().endswith(".gz"):
+        return raw
     try:
-        text = raw.decode("utf-8-sig")
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"{path}: not readable gzip data ({e})") from None
+
+
+def _decode(raw: bytes, path: str, encoding: str = "utf-8") -> str:
+    """``raw`` decoded (a UTF-8 byte-order mark is dropped) and put in Unicode NFC form; bad bytes are an error
+    that names the line and the byte offset (in the gunzipped data for a ``.gz`` file)."""
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    start = len(codecs.BOM_UTF8) if utf8 and raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = raw[start:].decode(encoding)
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise ValueError(f"{path} line {line}: not UTF-8 text (byte {raw[e.start]:#04x})") from None
+        offset = start + e.start
+        line = raw[:offset].count(b"\n") + 1
+        name = "UTF-8" if utf8 else encoding
+        raise ValueError(f"{path} line {line}: not {name} text (byte {raw[offset]:#04x} at offset {offset})") from None
     # NFC never changes the ASCII delimiters, quotes or line breaks, so fields and line numbers stay as in the file
     return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+def _read_text(path: str) -> str:
+    return _decode(_read_bytes(path, "read_labeled_text"), path)
 
 
 def _nfc(value: object) -> object:
@@ -87,7 +117,8 @@ def read_labeled_text(
 
     The suffix chooses the format: ``.tsv`` splits each line on tabs (no
     quoting, as in GLUE's SST-2 files); ``.csv`` is comma-separated with the
-    ``csv`` module's double-quote quoting (``"a, quoted"`` text). The first line
+    ``csv`` module's double-quote quoting (``"a, quoted"`` text). Either may be
+    gzipped: ``train.tsv.gz`` is read as ``train.tsv``. The first line
     names the columns; other columns are allowed and ignored. Texts are
     stripped of surrounding whitespace (SST-2 lines end with a space).
 
@@ -97,7 +128,8 @@ def read_labeled_text(
     ``"e"`` + U+0301) reads the same, so string labels match across files.
 
     Args:
-        path: the file, UTF-8 (a byte-order mark is allowed).
+        path: the file, UTF-8 (a byte-order mark is allowed); ``.tsv.gz`` and
+            ``.csv.gz`` are gunzipped first.
         text_column: the text column's name; None finds ``sentence`` or ``text``.
         label_column: the label column's name.
         labels: the labels allowed (e.g. the set seen in training); a row with
@@ -114,7 +146,8 @@ def read_labeled_text(
         ValueError: unknown suffix; an empty file; a header without data rows;
             a missing or ambiguous column (the message lists the header); a line
             with the wrong number of fields; an empty text or label; a label not
-            in ``labels``; bad UTF-8 or CSV quoting. Each message starts with
+            in ``labels``; bad UTF-8 or CSV quoting; a ``.gz`` file that is not
+            gzip data. Each message starts with
             ``"<path> line <n>:"`` where a line is at fault.
 
     Examples:
@@ -123,10 +156,11 @@ def read_labeled_text(
         ("it 's a charming and often affecting journey .", 1)
     """
     path = os.fspath(path)
-    suffix = Path(path).suffix.lower()
+    suffix = _format_suffix(path)
     if suffix not in _DELIMITERS:
-        raise ValueError(f"read_labeled_text: cannot tell the format of {path!r} from its suffix {suffix!r}; "
-                         "expected .tsv (tab-separated) or .csv (comma-separated)")
+        shown = suffix + ".gz" if path.lower().endswith(".gz") else suffix
+        raise ValueError(f"read_labeled_text: cannot tell the format of {path!r} from its suffix {shown!r}; "
+                         "expected .tsv (tab-separated) or .csv (comma-separated), optionally gzipped (.tsv.gz)")
     delimiter, delimiter_name = _DELIMITERS[suffix]
     text = _read_text(path)
     if isinstance(text_column, str):

@@ -1,4 +1,5 @@
-"""``tokenize``: split English text into lower-case words and punctuation, PTB style.
+"""``tokenize``: split English text into lower-case words and punctuation, PTB style;
+``clean_markup``: turn text scraped from web pages (IMDB reviews) into plain text.
 
 The rules follow the Penn Treebank conventions used by SST-2 and GLUE, so raw
 text and already-tokenized SST-2 text give the same tokens and share one
@@ -19,16 +20,20 @@ Text in any script is handled the same way: it is put in Unicode NFC form after
 lower-casing, and combining marks (``é`` written as ``e`` + U+0301, Devanagari
 vowel signs, Arabic harakat...) and the zero-width (non-)joiners U+200C/U+200D
 stay inside their word, so a word is never cut before a mark.
+
+``tokenize(text, clean=True)`` first applies ``clean_markup``: HTML line breaks and
+block tags become spaces, other HTML tags are dropped, entities are decoded.
 """
 
 from __future__ import annotations
 
 import functools
+import html
 import re
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["tokenize"]
+__all__ = ["clean_markup", "tokenize"]
 
 # Clitics split off the end of a word (``it's`` -> ``it 's``); ``n't`` is handled apart.
 _CLITICS = ("'s", "'re", "'ve", "'ll", "'d", "'m")
@@ -150,7 +155,63 @@ def _split_word(word: str) -> list[str]:
     return [word]
 
 
-def tokenize(text: str) -> list[str]:
+# HTML element names (WHATWG HTML Living Standard, plus the obsolete ones still found in scraped text), only those
+# that show up inside user-written text. A line break or a block element's tag separates words and becomes a space;
+# an inline element's tag is dropped with nothing in its place. Page-level names (html, body, title...) are left out
+# so that a placeholder such as "<title>" written in a review stays text.
+_BLOCK_TAGS = ("br", "p", "div", "hr", "blockquote", "pre", "center", "ul", "ol", "li", "dl", "dt", "dd",
+               "table", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6")
+_INLINE_TAGS = ("a", "abbr", "b", "big", "blink", "cite", "code", "del", "em", "font", "i", "img", "ins", "kbd",
+                "mark", "q", "s", "small", "span", "strike", "strong", "sub", "sup", "tt", "u", "wbr")
+_ATTRIBUTE = r"""\s+[a-z_:][-\w:.]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>=`]+)"""
+_TAG = re.compile(rf"</?({'|'.join(_BLOCK_TAGS + _INLINE_TAGS)})(?:{_ATTRIBUTE})*\s*/?>", re.IGNORECASE)
+_BLOCK = frozenset(_BLOCK_TAGS)
+_SPACES = re.compile(r"\s+")
+
+
+def clean_markup(text: str) -> str:
+    """Remove the HTML markup left in text scraped from web pages, such as the IMDB reviews.
+
+    The rules, in order:
+
+    1. A tag is ``<name>``, ``</name>``, ``<name/>`` or ``<name attr="value" ...>``
+       where ``name`` is an HTML element name (``br``, ``p``, ``i``, ``b``, ``a``,
+       ``font``...; any case) and every attribute has a value. Line breaks and
+       block elements (``<br />``, ``<p>``, ``<div>``, ``<li>``...) become a space;
+       inline elements (``<i>``, ``</b>``, ``<a href=...>``, ``<span>``...) are
+       dropped. Anything else stays text: ``a < b > c``, ``x<y and y>z``
+       (``y`` is not an element; an attribute needs ``=``), ``<3``,
+       ``<spoiler>`` and ``<title>`` (only elements used inside text count:
+       the names are listed in ``_BLOCK_TAGS`` and ``_INLINE_TAGS``) are not tags.
+    2. HTML entities are decoded with ``html.unescape``: ``&amp;`` -> ``&``,
+       ``&#39;`` -> ``'``, ``&quot;`` -> ``"``, ``&nbsp;`` -> a space. This comes
+       after step 1, so an escaped tag (``&lt;i&gt;``) stays as the text ``<i>``.
+    3. Runs of whitespace become one space; leading and trailing whitespace is
+       removed.
+
+    Args:
+        text: the raw text.
+
+    Returns:
+        The plain text.
+
+    Raises:
+        TypeError: ``text`` is not a ``str``.
+
+    Examples:
+        >>> clean_markup("A <i>fine</i> film.<br /><br />Rock &amp; roll, I&#39;d say: 1 < 2 > 0")
+        "A fine film. Rock & roll, I'd say: 1 < 2 > 0"
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"clean_markup: expected a str, got {type(text).__name__}")
+    if "<" in text:
+        text = _TAG.sub(lambda m: " " if m.group(1).lower() in _BLOCK else "", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def tokenize(text: str, clean: bool = False) -> list[str]:
     r"""Split ``text`` into lower-case word and punctuation tokens (PTB/SST-2 conventions).
 
     Text in any script is split on the same rules. It is lower-cased and put
@@ -169,6 +230,9 @@ def tokenize(text: str) -> list[str]:
 
     Args:
         text: raw text, or text already tokenized with spaces (SST-2).
+        clean: apply :func:`clean_markup` first, for text with HTML markup
+            (IMDB reviews: ``<br />`` line breaks, ``&amp;`` entities). Off by
+            default, so text is tokenized as written.
 
     Returns:
         The tokens, in order. Whitespace only separates tokens; it never
@@ -188,6 +252,8 @@ def tokenize(text: str) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"tokenize: expected a str, got {type(text).__name__}")
+    if clean:
+        text = clean_markup(text)
     tokens: list[str] = []
     text = _normalize(text)
     pattern = _token_pattern(astral=not text.isascii() and max(text) > "\uffff")

@@ -407,6 +407,17 @@ def evaluate_test(run: Run, model: SentimentRNN, vocab: Vocab, classes: list, pr
     return report
 
 
+def evaluate_only(run: Run, opts: dict) -> None:
+    """``--resume CKPT --test PATH`` without ``--train``: evaluate the saved model, no training."""
+    model, vocab, classes, prep = load_for_prediction(run, opts, "--test")
+    report = evaluate_test(run, model, vocab, classes, prep, opts)
+    if opts["plot"]:
+        plot_confusion_matrix(opts["plot"], report)
+        run.echo(f"plot: {opts['plot']} (the --test confusion matrix)")
+    run.finish(f"sentiment: {opts['resume']} test accuracy {report['accuracy']:.3f} on {opts['test_path']}",
+               test_accuracy=report["accuracy"], test=report, data=opts["test_path"], classes=classes)
+
+
 def confusion_plot_path(plot: str) -> str:
     """Where ``--plot out.png`` puts the ``--test`` confusion matrix: ``out.confusion.png``."""
     path = Path(plot)
@@ -553,6 +564,9 @@ def main(**opts: Any) -> None:
             return
         if opts["predict_file"]:
             predict_file(run, opts)
+            return
+        if opts["test_path"] and opts["resume"] and not opts["train_path"]:
+            evaluate_only(run, opts)
             return
         if opts["freeze_embeddings"] and not opts["embeddings"]:
             raise click.UsageError("--freeze-embeddings needs --embeddings FILE")

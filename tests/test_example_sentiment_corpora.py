@@ -177,3 +177,15 @@ def test_data_option_mistakes_with_files(tmp_path):
     empty.mkdir()
     out = run_fails("--train", str(empty), "--valid-split", "0.2")
     assert "--train" in out and str(empty) in out
+
+
+def test_a_saved_model_is_evaluated_on_a_test_folder_without_training_data(tmp_path):
+    train = class_folder(tmp_path / "train")
+    ckpt, metrics = tmp_path / "s.npz", tmp_path / "m.json"
+    run_ok("--train", train, "--valid-split", "0.25", "--clean-markup", *SMALL, "--save", str(ckpt), "--quiet")
+    test = class_folder(tmp_path / "test", copies=2)
+    out = run_ok("--resume", str(ckpt), "--test", test, "--metrics", str(metrics))
+    assert "bag of words" not in out and "epoch 1/" not in out  # no training
+    report = json.loads(metrics.read_text())["test"]
+    assert np.array(report["confusion_matrix"]).sum() == 16 and report["class_names"] == ["neg", "pos"]
+    assert f"test accuracy {report['accuracy']:.3f} on {test}" in out

@@ -189,3 +189,14 @@ def test_a_saved_model_is_evaluated_on_a_test_folder_without_training_data(tmp_p
     report = json.loads(metrics.read_text())["test"]
     assert np.array(report["confusion_matrix"]).sum() == 16 and report["class_names"] == ["neg", "pos"]
     assert f"test accuracy {report['accuracy']:.3f} on {test}" in out
+
+
+def test_plot_with_test_draws_the_confusion_matrix_too(tmp_path):
+    pytest.importorskip("matplotlib")
+    train = class_folder(tmp_path / "train")
+    plot = tmp_path / "curves.png"
+    out = run_ok("--train", train, "--valid-split", "0.25", "--test", train, *SMALL, "--plot", str(plot))
+    confusion = tmp_path / "curves.confusion.png"
+    assert f"plot: {confusion} (the --test confusion matrix)" in out
+    for path in (plot, confusion):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -26,7 +26,8 @@ import numpy as np
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.runner import Run, example_options
+from minigrad.io import atomic_write
+from minigrad.runner import FloatRange, Run, example_options
 
 DESCRIPTION = "tag each token with the markers around it: forward-only vs bidirectional RNNs and merge modes"
 
@@ -164,29 +165,34 @@ def plot_bars(path: str, results: dict[str, float], ceiling: float, cell: str) -
     ax.set_xticks(range(len(names)), ["forward\nonly", "bidirectional\n=True"] + [f"wrapper\n{m}" for m in names[2:]])
     ax.legend(loc="upper left", frameon=False)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_write(path, "wb", who="--plot") as f:
+        fig.savefig(f, format="png")
     plt.close(fig)
 
 
 @click.command()
 @example_options(epochs=5)
 @click.option("--cell", type=click.Choice(list(CELLS)), default="rnn", show_default=True, help="Recurrent cell.")
-@click.option("--hidden", default=16, show_default=True, help="Hidden units per direction.")
-@click.option("--embed", default=8, show_default=True, help="Token embedding size.")
-@click.option("--train-size", default=2000, show_default=True, help="Training sequences.")
-@click.option("--valid-size", default=500, show_default=True, help="Validation sequences.")
-@click.option("--min-len", default=4, show_default=True, help="Shortest sequence.")
-@click.option("--max-len", default=16, show_default=True, help="Longest sequence.")
-@click.option("--p-marker", default=0.1, show_default=True, help="Probability of each marker (A, B) at a position.")
-@click.option("--batch-size", default=100, show_default=True)
-@click.option("--lr", default=0.02, show_default=True, help="Adam learning rate.")
+@click.option("--hidden", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Hidden units per direction.")
+@click.option("--embed", default=8, show_default=True, type=click.IntRange(min=1), help="Token embedding size.")
+@click.option("--train-size", default=2000, show_default=True, type=click.IntRange(min=1), help="Training sequences.")
+@click.option("--valid-size", default=500, show_default=True, type=click.IntRange(min=1),
+              help="Validation sequences.")
+@click.option("--min-len", default=4, show_default=True, type=click.IntRange(min=1), help="Shortest sequence.")
+@click.option("--max-len", default=16, show_default=True, type=click.IntRange(min=1), help="Longest sequence.")
+@click.option("--p-marker", default=0.1, show_default=True, type=FloatRange(0, 0.5, min_open=True, max_open=True),
+              help="Probability of each marker (A, B) at a position.")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Sequences per training step.")
+@click.option("--lr", default=0.02, show_default=True, type=FloatRange(min=0, min_open=True),
+              help="Adam learning rate.")
 def main(cell, hidden, embed, train_size, valid_size, min_len, max_len, p_marker, batch_size, lr, **opts) -> None:
     """Sequence labelling that needs the future: forward-only vs bidirectional RNNs."""
-    if not 1 <= min_len <= max_len:
-        raise click.BadParameter(f"need 1 <= --min-len <= --max-len, got {min_len} and {max_len}")
-    if not 0 < p_marker < 0.5:
-        raise click.BadParameter(f"--p-marker must be in (0, 0.5), got {p_marker}")
-    with Run("bidirectional", **opts) as run:
+    if min_len > max_len:
+        raise click.BadParameter(f"--min-len {min_len} is above --max-len {max_len}")
+    architecture = {"--cell": cell, "--hidden": hidden, "--embed": embed}
+    with Run("bidirectional", options=architecture, **opts) as run:
         rng = np.random.default_rng(opts["seed"])
         train = make_data(train_size, min_len, max_len, p_marker, rng)
         valid = make_data(valid_size, min_len, max_len, p_marker, rng)
@@ -210,12 +216,13 @@ def main(cell, hidden, embed, train_size, valid_size, min_len, max_len, p_marker
             order = mg.get_backend().permutation(train_size)  # the same batches for every model
             batches = [order[s:s + batch_size] for s in range(0, train_size, batch_size)]
             losses = {k: 0.0 for k in models}
-            for rows in run.progress(batches, label=f"epoch {epoch + 1}"):
+            for step, rows in enumerate(run.progress(batches, label=f"epoch {epoch + 1}"), start=1):
                 n = [lengths[r] for r in rows]
                 T = max(n)
                 x, y = ids[rows, :T], tags[rows, :T]
                 for k, model in models.items():
                     loss = F.cross_entropy(model(x, n), y, ignore_index=IGNORE)
+                    run.check_loss(loss.item(), epoch, step)
                     optimizers[k].zero_grad()
                     loss.backward()
                     mg.nn.clip_grad_norm_(model.parameters(), max_norm=5.0)

@@ -27,8 +27,9 @@ import numpy as np
 
 import minigrad as mg
 import minigrad.nn.functional as F
+from minigrad.io import atomic_write
 from minigrad.nn.utils import detach_state, time_chunks
-from minigrad.runner import Run, example_options
+from minigrad.runner import FloatRange, Run, example_options
 
 DESCRIPTION = "character-level language model: LSTM, truncated BPTT, gradient clipping, temperature sampling"
 
@@ -42,9 +43,21 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def read_text(path: str | Path) -> str:
-    """The UTF-8 text of ``path`` in NFC form, so the model sees the same characters whichever form the file used."""
-    return nfc(Path(path).read_text(encoding="utf-8"))
+def read_text(path: str | Path, option: str = "--text") -> str:
+    """The UTF-8 text of ``path`` in NFC form, so the model sees the same characters whichever form the file used.
+
+    A file that is not UTF-8 or is empty is a one-line error naming ``option``, the file and the first bad byte.
+    """
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise click.ClickException(f"{option} {path}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                                   f"{e.start}, line {line})") from None
+    if not text:
+        raise click.ClickException(f"{option} {path}: the file is empty")
+    return nfc(text)
 
 
 def vocabulary(text: str) -> str:
@@ -58,6 +71,18 @@ def split_text(text: str, valid_fraction: float) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
+def check_split(path: str, train_text: str, valid_text: str, batch_size: int, bptt: int) -> None:
+    """Refuse a text too short for the options: ``batch_size`` streams, each moved by up to ``bptt - 1``
+    characters, need ``batch_size + bptt`` training characters; validation needs 2 (one input, one target)."""
+    if len(train_text) < batch_size + bptt:
+        raise click.ClickException(
+            f"--text {path}: the training part has {len(train_text)} characters; --batch-size {batch_size} "
+            f"streams with --bptt {bptt} need at least {batch_size + bptt} (a longer text or smaller options)")
+    if len(valid_text) < 2:
+        raise click.ClickException(f"--text {path}: the validation part (--valid-fraction) has "
+                                   f"{len(valid_text)} character(s); it needs at least 2")
+
+
 def streams(ids: np.ndarray, n: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Cut ``ids[offset:]`` into ``n`` equal streams: inputs ``x (n, L)``, targets ``y (n, L)`` = x shifted by one."""
     ids = ids[offset:]
@@ -67,6 +92,11 @@ def streams(ids: np.ndarray, n: int, offset: int = 0) -> tuple[np.ndarray, np.nd
     x = np.stack([ids[k * L:(k + 1) * L] for k in range(n)])
     y = np.stack([ids[k * L + 1:(k + 1) * L + 1] for k in range(n)])
     return x, y
+
+
+def perplexity(nats: float) -> float:
+    """``exp(nats)``, ``inf`` where that overflows (a diverged model)."""
+    return math.exp(nats) if nats < 709 else math.inf
 
 
 def unigram_bits(train_ids: np.ndarray, valid_ids: np.ndarray, vocab_size: int) -> tuple[float, float]:
@@ -162,7 +192,8 @@ def plot_curves(path: str, history: list[dict], unigram: float) -> None:
     ax.set_title("Character-level LSTM language model")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_write(path, "wb", who="--plot") as f:
+        fig.savefig(f, format="png")
     plt.close(fig)
 
 
@@ -175,17 +206,22 @@ def show(text: str) -> str:
 @example_options(epochs=12)
 @click.option("--text", "text_path", type=click.Path(exists=True, dir_okay=False), default=str(DEFAULT_TEXT),
               show_default="examples/data/minigrad_tale.txt", help="UTF-8 text to learn.")
-@click.option("--hidden", default=64, show_default=True, help="LSTM hidden units.")
-@click.option("--embed", default=32, show_default=True, help="Character embedding size.")
-@click.option("--layers", default=1, show_default=True, help="Stacked LSTM layers.")
-@click.option("--dropout", default=0.2, show_default=True, help="Dropout on the LSTM outputs (training only).")
-@click.option("--batch-size", default=8, show_default=True, help="Parallel streams of text.")
+@click.option("--hidden", default=64, show_default=True, type=click.IntRange(min=1), help="LSTM hidden units.")
+@click.option("--embed", default=32, show_default=True, type=click.IntRange(min=1), help="Character embedding size.")
+@click.option("--layers", default=1, show_default=True, type=click.IntRange(min=1), help="Stacked LSTM layers.")
+@click.option("--dropout", default=0.2, show_default=True, type=FloatRange(0, 1, max_open=True),
+              help="Dropout on the LSTM outputs (training only).")
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Parallel streams of text.")
 @click.option("--bptt", default=32, show_default=True, type=click.IntRange(min=1),
               help="Truncation length: time steps per chunk (backward walks at most this far).")
-@click.option("--lr", default=0.01, show_default=True, help="Adam learning rate.")
-@click.option("--clip", default=1.0, show_default=True, help="Clip the gradient norm to this (0: no clipping).")
-@click.option("--valid-fraction", default=0.1, show_default=True, help="Share of the text (at its end) held out.")
-@click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(min=0),
+@click.option("--lr", default=0.01, show_default=True, type=FloatRange(min=0, min_open=True),
+              help="Adam learning rate.")
+@click.option("--clip", default=1.0, show_default=True, type=FloatRange(min=0),
+              help="Clip the gradient norm to this (0: no clipping).")
+@click.option("--valid-fraction", default=0.1, show_default=True, type=FloatRange(0, 1, min_open=True, max_open=True),
+              help="Share of the text (at its end) held out.")
+@click.option("--temperature", default=0.7, show_default=True, type=FloatRange(min=0),
               help="Sampling temperature (0: always the likeliest character).")
 @click.option("--sample-length", default=300, show_default=True, type=click.IntRange(min=0),
               help="Characters per sample.")
@@ -196,18 +232,18 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
     text = read_text(text_path)
     chars = vocabulary(text)  # every character of the text
     prompt = nfc(prompt)  # typed or pasted in either form, it must match the text's characters
-    if not 0 < valid_fraction < 1:
-        raise click.BadParameter(f"--valid-fraction must be in (0, 1), got {valid_fraction}")
     if not prompt:
         raise click.BadParameter("--prompt needs at least one character")
     unknown = sorted(set(prompt) - set(chars))
     if unknown:
-        raise click.BadParameter(f"--prompt has characters that are not in the text: {unknown}")
-    if opts["resume"] and mg.load(opts["resume"]).get("extra", {}).get("vocab") != chars:
-        raise click.ClickException(f"{opts['resume']} was trained on another text (its vocabulary differs)")
-    with Run("charlm", **opts) as run:
+        raise click.BadParameter(f"--prompt {prompt!r} has characters that are not in {text_path}: {unknown}")
+    train_text, valid_text = split_text(text, valid_fraction)
+    check_split(text_path, train_text, valid_text, batch_size, bptt)
+    with Run("charlm", options={"--hidden": hidden, "--embed": embed, "--layers": layers}, **opts) as run:
+        if run.checkpoint and run.checkpoint.get("extra", {}).get("vocab") != chars:
+            raise click.ClickException(f"--resume {opts['resume']}: the checkpoint was trained on another text "
+                                       f"(its vocabulary differs from {text_path}'s)")
         index = {c: i for i, c in enumerate(chars)}
-        train_text, valid_text = split_text(text, valid_fraction)
         train_ids = np.array([index[c] for c in train_text], dtype=np.int64)
         valid_ids = np.array([index[c] for c in valid_text], dtype=np.int64)
         entropy, unigram = unigram_bits(train_ids, valid_ids, len(chars))
@@ -230,20 +266,22 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
             x, y = streams(train_ids, batch_size, offset)
             state, total, norms = None, 0.0, []
             chunks = list(time_chunks(mg.tensor(x), mg.tensor(y), size=bptt))
-            for xc, yc in run.progress(chunks, label=f"epoch {epoch + 1}"):
+            for step, (xc, yc) in enumerate(run.progress(chunks, label=f"epoch {epoch + 1}"), start=1):
                 logits, state = model(xc, state)
                 loss = F.cross_entropy(logits, yc)  # mean over every step of every stream
+                value = loss.item()
+                run.check_loss(value, epoch, step)
                 opt.zero_grad()
                 loss.backward()
                 if clip > 0:
                     norms.append(mg.nn.clip_grad_norm_(model.parameters(), max_norm=clip))
                 opt.step()
                 state = detach_state(state)  # carry the values into the next chunk, cut the graph
-                total += loss.item() * yc.numel()
+                total += value * yc.numel()
             train_nats = total / y.size
             valid_nats = evaluate(model, vx, vy, chunk=128)
             run.log(epoch, train_bpc=train_nats / LN2, valid_bpc=valid_nats / LN2,
-                    valid_perplexity=math.exp(valid_nats), grad_norm=float(np.mean(norms)) if norms else 0.0)
+                    valid_perplexity=perplexity(valid_nats), grad_norm=float(np.mean(norms)) if norms else 0.0)
             if sample_length:
                 line = sample(model, chars, prompt, min(60, sample_length), temperature,
                               np.random.default_rng(opts["seed"]))
@@ -255,7 +293,7 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
         for t in (0.0, temperature) if temperature > 0 else (0.0,):
             samples[f"{t:g}"] = sample(model, chars, prompt, sample_length, t, np.random.default_rng(opts["seed"]))
         run.echo(f"\nvalidation: {valid_nats:.3f} nats = {valid_bpc:.3f} bits per character, perplexity "
-                 f"{math.exp(valid_nats):.2f} (unigram {unigram:.3f} bits, perplexity {2 ** unigram:.2f})")
+                 f"{perplexity(valid_nats):.2f} (unigram {unigram:.3f} bits, perplexity {2 ** unigram:.2f})")
         for t, s in samples.items():
             label = "greedy (temperature 0)" if t == "0" else f"temperature {t}"
             run.echo(f"\nsample, {label}:\n    {show(prompt + s)}")
@@ -263,11 +301,11 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
             plot_curves(run.plot_path, run.history, unigram)
             run.echo(f"\nplot saved to {run.plot_path}")
         run.finish(
-            f"charlm: validation {valid_bpc:.3f} bits per character (perplexity {math.exp(valid_nats):.2f}) vs "
+            f"charlm: validation {valid_bpc:.3f} bits per character (perplexity {perplexity(valid_nats):.2f}) vs "
             f"unigram {unigram:.3f} bits (perplexity {2 ** unigram:.2f}) after {run.n_epochs} epochs",
             valid_bits_per_char=valid_bpc,
             valid_nats_per_char=valid_nats,
-            valid_perplexity=math.exp(valid_nats),
+            valid_perplexity=perplexity(valid_nats),
             unigram_bits_per_char=unigram,
             unigram_entropy_bits=entropy,
             vocab=chars,

@@ -38,7 +38,8 @@ import numpy as np
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.runner import Run, example_options
+from minigrad.io import atomic_write
+from minigrad.runner import FloatRange, Run, example_options
 
 DESCRIPTION = "long-term dependency: recall the first token after T distractors, RNN vs LSTM vs GRU"
 
@@ -94,14 +95,6 @@ def accuracy(model: Recall, x: mg.Tensor, y: mg.Tensor) -> float:
     return float((predicted == (y.numpy() > 0.5)).mean())
 
 
-def check_config(resume: str | None, config: dict) -> None:
-    """Refuse a checkpoint made with other settings (before loading it fails on a missing key or shape)."""
-    if resume:
-        saved = mg.load(resume).get("extra", {}).get("config")
-        if saved != config:
-            raise click.ClickException(f"{resume} was made with {saved}, not {config}")
-
-
 def parse_lengths(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
     try:
         lengths = [int(v) for v in value.split(",") if v.strip()]
@@ -128,7 +121,8 @@ def plot_accuracy(path: str, lengths: list[int], acc: dict, chance: dict) -> Non
     ax.set_title("Recall the first token after T steps")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_write(path, "wb", who="--plot") as f:
+        fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
 
 
@@ -140,22 +134,24 @@ def plot_accuracy(path: str, lengths: list[int], acc: dict, chance: dict) -> Non
               help="Training steps per epoch (for every model and T).")
 @click.option("--hidden", default=16, show_default=True, type=click.IntRange(min=1), help="Hidden units H.")
 @click.option("--batch", default=32, show_default=True, type=click.IntRange(min=1), help="Sequences per step.")
-@click.option("--lr", default=0.01, show_default=True, type=float, help="Adam learning rate.")
-@click.option("--gate-bias", default=3.0, show_default=True, type=float,
+@click.option("--lr", default=0.01, show_default=True, type=FloatRange(min=0, min_open=True),
+              help="Adam learning rate.")
+@click.option("--gate-bias", default=3.0, show_default=True, type=FloatRange(),
               help="Initial gate bias b: LSTM forget +b, input -b; GRU update +b (0: half-open gates).")
 def main(lengths: list[int], steps_per_epoch: int, hidden: int, batch: int, lr: float, gate_bias: float,
          **opts) -> None:
     """Recall the first token after T distractors: RNN (tanh), LSTM and GRU against T."""
-    with Run("memory", **opts) as run:
-        config = {"lengths": lengths, "steps_per_epoch": steps_per_epoch, "hidden": hidden, "batch": batch,
-                  "lr": lr, "gate_bias": gate_bias}
+    config = {"lengths": lengths, "steps_per_epoch": steps_per_epoch, "hidden": hidden, "batch": batch,
+              "lr": lr, "gate_bias": gate_bias}
+    # a resumed run continues exactly only with the same settings: the checkpoint must have been made with them
+    settings = {"--" + key.replace("_", "-"): value for key, value in config.items()}
+    with Run("memory", options=settings, **opts) as run:
         models, optimizers = {}, {}
         for T in lengths:
             for kind in KINDS:
                 mg.manual_seed(run.seed)  # the same initial weights for a model type at every T
                 models[f"{kind}_T{T}"] = model = Recall(kind, hidden, gate_bias)
                 optimizers[f"{kind}_T{T}_adam"] = mg.optim.Adam(model.parameters(), lr=lr)
-        check_config(run.resume_path, config)
         run.track(extra={"config": config}, **models, **optimizers)
 
         valid = {T: make_batch(np.random.default_rng([run.seed, T, 1]), VALID_SIZE, T) for T in lengths}
@@ -174,9 +170,10 @@ def main(lengths: list[int], steps_per_epoch: int, hidden: int, batch: int, lr: 
                     model, opt = models[f"{kind}_T{T}"], optimizers[f"{kind}_T{T}_adam"]
                     rng = np.random.default_rng([run.seed, T, 0, epoch])  # every model type sees the same batches
                     start = time.perf_counter()
-                    for _ in run.progress(range(steps_per_epoch), label=f"epoch {epoch + 1} T={T} {kind}"):
+                    for step in run.progress(range(1, steps_per_epoch + 1), label=f"epoch {epoch + 1} T={T} {kind}"):
                         x, y = make_batch(rng, batch, T)
                         loss = F.binary_cross_entropy_with_logits(model(x), y)
+                        run.check_loss(loss.item(), epoch, step)
                         opt.zero_grad()
                         loss.backward()
                         opt.step()

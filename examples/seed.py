@@ -89,11 +89,12 @@ def bptt_by_hand(model: NotesRNN, x: mg.Tensor, y: float) -> list:
     return terms[::-1]
 
 
-def train(model: mg.nn.Module, x, lengths, y, run: Run, label: str, lr: float = 0.1) -> float:
+def train(model: mg.nn.Module, x, lengths, y, run: Run, label: str, epoch: int, lr: float = 0.1) -> float:
     opt = mg.optim.Adam(model.parameters(), lr=lr)
     loss = None
-    for _ in run.progress(range(300), label=label):
+    for step in run.progress(range(1, 301), label=label):
         loss = F.binary_cross_entropy_with_logits(model(x, lengths), y)
+        run.check_loss(loss.item(), epoch, step)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -101,7 +102,7 @@ def train(model: mg.nn.Module, x, lengths, y, run: Run, label: str, lr: float = 
 
 
 @click.command()
-@example_options(epochs=1)
+@example_options(epochs=1, checkpoints=False, plot=False)  # nothing to plot; the two small models retrain in 1 s
 def main(**opts) -> None:
     """The lecture notes' worked example."""
     with Run("seed", **opts) as run:
@@ -136,8 +137,8 @@ def main(**opts) -> None:
 
         results = {}
         for epoch in run.epochs():
-            loss_notes = train(notes, x, lengths, y, run, "notes' network")
-            loss_layers = train(layers, x, lengths, y, run, "nn.RNN")
+            loss_notes = train(notes, x, lengths, y, run, "notes' network", epoch)
+            loss_layers = train(layers, x, lengths, y, run, "nn.RNN", epoch)
             run.log(epoch, loss_notes=loss_notes, loss_layers=loss_layers)
         with mg.no_grad():
             for name, model in (("notes", notes), ("layers", layers)):

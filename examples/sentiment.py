@@ -50,9 +50,9 @@ import numpy as np
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.data import DataLoader, Vocab, read_corpus, read_word_vectors, tokenize, train_valid_split, truncate
-from minigrad.io import write_text_atomic
+from minigrad.io import atomic_write, write_text_atomic
 from minigrad.metrics import classification_report, format_report, plot_confusion_matrix
-from minigrad.runner import Run, example_options
+from minigrad.runner import FloatRange, OutputPath, Run, example_options
 
 DESCRIPTION = "many-to-one sentiment: an LSTM reads reviews where word order decides; a bag of words cannot"
 
@@ -308,7 +308,8 @@ def plot_curves(path: str, history: list[dict], bow_accuracy: float, cell: str) 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="center right")
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
+    with atomic_write(path, "wb", who="--plot") as f:
+        fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
 
 
@@ -364,6 +365,9 @@ def predict_file(run: Run, opts: dict) -> None:
         raise click.ClickException(f"--predict-file {path}: not UTF-8 text (byte offset {e.start})") from None
     ids = [vocab.encode(tokens) for tokens in preprocess(texts, prep)]
     scored = [k for k, i in enumerate(ids) if i]
+    if not scored:
+        why = "no line has a word" if texts else "the file is empty"
+        raise click.ClickException(f"--predict-file {path}: {why}")
     p = np.full((len(texts), len(classes)), np.nan)
     loader = DataLoader([(ids[k], 0) for k in scored], batch_size=256, shuffle=False)
     with mg.no_grad():
@@ -499,6 +503,43 @@ def check_same_config(saved: dict, opts: dict) -> None:
 
 
 # -- the command -------------------------------------------------------------------------
+def check_options(opts: dict) -> None:
+    """Refuse, before any work, options that this command line would ignore or that name no file."""
+    ctx = click.get_current_context()
+
+    def typed(key: str) -> bool:
+        return ctx.get_parameter_source(key) is click.core.ParameterSource.COMMANDLINE
+
+    for key, flag in (("train_path", "--train"), ("valid_path", "--valid"), ("test_path", "--test"),
+                      ("embeddings", "--embeddings")):
+        if opts[key] and not Path(opts[key]).exists():
+            raise click.UsageError(f"{flag} {opts[key]}: no such file or folder")
+    if opts["predict_texts"] and opts["predict_file"]:
+        raise click.UsageError("give --predict TEXT or --predict-file FILE, not both")
+    if opts["output"] and not opts["predict_file"]:
+        raise click.UsageError("--output is where --predict-file writes: give --predict-file FILE too")
+    predicting = "--predict" if opts["predict_texts"] else "--predict-file" if opts["predict_file"] else None
+    ignored = (("save", "--save"), ("plot", "--plot"), ("metrics", "--metrics"), ("train_path", "--train"),
+               ("valid_path", "--valid"), ("test_path", "--test"), ("embeddings", "--embeddings"))
+    for key, flag in ignored if predicting else ():
+        if opts[key]:
+            raise click.UsageError(f"{flag} does not apply to {predicting}, which only classifies with the "
+                                   f"--resume model")
+    if opts["test_path"] and opts["resume"] and not opts["train_path"] and opts["save"]:
+        raise click.UsageError("--save: --resume with --test and no --train evaluates the checkpoint; "
+                               "it trains nothing to save")
+    if opts["embeddings"] and opts["resume"]:
+        raise click.UsageError("--embeddings starts a new model; a --resume model keeps its own embedding")
+    if opts["freeze_embeddings"] and not opts["embeddings"]:
+        raise click.UsageError("--freeze-embeddings needs --embeddings FILE")
+    if typed("keep") and not opts["max_len"]:
+        raise click.UsageError("--keep chooses which tokens --max-len keeps: give --max-len N too")
+    files = opts["train_path"] or opts["valid_path"] or opts["data"] == "files"
+    for key, flag, applies in (("train_size", "--train-size", not files), ("valid_size", "--valid-size", not files),
+                               ("text_field", "--text-field", files), ("label_field", "--label-field", files)):
+        if typed(key) and not applies:
+            where = "the generated corpus, not to --train data" if files else "data from files: give --train PATH"
+            raise click.UsageError(f"{flag} applies to {where}")
 
 
 @click.command()
@@ -509,7 +550,7 @@ def check_same_config(saved: dict, opts: dict) -> None:
               help="Training data: a .tsv/.csv file with 'sentence' or 'text' and 'label' columns, a .jsonl file "
                    "(one JSON object per line), any of them .gz, or a folder with one subfolder per class.")
 @click.option("--valid", "valid_path", type=click.Path(), help="Validation data, in any --train format.")
-@click.option("--valid-split", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+@click.option("--valid-split", type=FloatRange(0, 1, min_open=True, max_open=True),
               help="Without --valid: hold out this fraction of --train (per class, seeded by --seed).")
 @click.option("--test", "test_path", type=click.Path(),
               help="After training, report accuracy, per-class precision, recall and F1 and the confusion matrix "
@@ -538,12 +579,12 @@ def check_same_config(saved: dict, opts: dict) -> None:
 @click.option("--embed", default=32, show_default=True, type=click.IntRange(min=1), help="Embedding size E.")
 @click.option("--hidden", default=64, show_default=True, type=click.IntRange(min=1), help="Hidden units H.")
 @click.option("--layers", default=1, show_default=True, type=click.IntRange(min=1), help="Stacked layers.")
-@click.option("--dropout", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+@click.option("--dropout", default=0.0, show_default=True, type=FloatRange(0, 1, max_open=True),
               help="Dropout before the output layer (and between layers).")
-@click.option("--lr", default=1e-2, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--lr", default=1e-2, show_default=True, type=FloatRange(min=0, min_open=True),
               help="Adam learning rate.")
 @click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1), help="Reviews per batch.")
-@click.option("--clip", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--clip", default=1.0, show_default=True, type=FloatRange(min=0, min_open=True),
               help="Gradient clipping: the largest gradient norm.")
 @click.option("--max-vocab", type=click.IntRange(min=2), help="Keep the most frequent words (with <pad>, <unk>).")
 @click.option("--min-freq", default=1, show_default=True, type=click.IntRange(min=1),
@@ -552,13 +593,12 @@ def check_same_config(saved: dict, opts: dict) -> None:
               help="Classify this text with the --resume checkpoint (repeatable); no training.")
 @click.option("--predict-file", type=click.Path(dir_okay=False, exists=True),
               help="Classify each line of this file with the --resume checkpoint; writes a TSV of probabilities.")
-@click.option("--output", type=click.Path(dir_okay=False), help="Where --predict-file writes (default: stdout).")
+@click.option("--output", type=OutputPath(), help="Where --predict-file writes (default: stdout).")
 def main(**opts: Any) -> None:
     """Sentiment analysis with a recurrent network, next to a bag-of-words baseline."""
     started = time.perf_counter()
+    check_options(opts)
     with Run("sentiment", **opts) as run:
-        if opts["predict_texts"] and opts["predict_file"]:
-            raise click.UsageError("give --predict TEXT or --predict-file FILE, not both")
         if opts["predict_texts"]:
             predict(run, opts["predict_texts"], opts)
             return
@@ -568,12 +608,12 @@ def main(**opts: Any) -> None:
         if opts["test_path"] and opts["resume"] and not opts["train_path"]:
             evaluate_only(run, opts)
             return
-        if opts["freeze_embeddings"] and not opts["embeddings"]:
-            raise click.UsageError("--freeze-embeddings needs --embeddings FILE")
         files, source, train_texts, train_labels, valid_texts, valid_labels = load_texts(opts)
         classes = sorted(set(train_labels), key=lambda c: (str(type(c)), c))
         if len(classes) < 2:
             raise click.ClickException(f"the training data has a single label {classes}: nothing to learn")
+        if opts["test_path"]:  # read now too, so that a bad --test file is reported before training
+            read_texts(opts["test_path"], opts, labels=set(classes), option="--test")
         prep = {"clean_markup": opts["clean_markup"], "max_len": opts["max_len"], "keep": opts["keep"]}
         train_tokens = preprocess(train_texts, prep)
         valid_tokens = preprocess(valid_texts, prep)
@@ -624,9 +664,11 @@ def main(**opts: Any) -> None:
             epoch_started = time.perf_counter()
             train_loader.set_epoch(epoch)  # the batches of an epoch depend on --seed and the epoch only
             total_loss = correct = 0.0
-            for ids, lengths, y in run.progress(train_loader, label=f"epoch {epoch + 1}", length=len(train_loader),
-                                                 count=lambda batch: int(np.sum(batch[1]))):
+            batches = run.progress(train_loader, label=f"epoch {epoch + 1}", length=len(train_loader),
+                                   count=lambda batch: int(np.sum(batch[1])))
+            for step, (ids, lengths, y) in enumerate(batches, start=1):
                 loss, predicted = loss_and_predictions(model(ids, lengths), y)
+                run.check_loss(loss.item(), epoch, step)
                 opt.zero_grad()
                 loss.backward()
                 mg.nn.clip_grad_norm_(model.parameters(), opts["clip"])

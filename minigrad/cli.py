@@ -1,9 +1,9 @@
 """The ``minigrad`` command: ``info``, ``examples``, ``run NAME`` and ``bench``.
 
-Examples are the scripts in the repository's ``examples/`` folder; each
-defines a click command ``main`` and a one-line ``DESCRIPTION``, so
-``minigrad run sentiment --epochs 3`` and ``python examples/sentiment.py
---epochs 3`` are the same program. ``bench`` times a training step of
+Examples are the scripts in the repository's ``examples/`` folder (installed
+with the package as ``minigrad/examples``); each defines a click command
+``main`` and a one-line ``DESCRIPTION``, so ``minigrad run sentiment --epochs 3``
+and ``python examples/sentiment.py --epochs 3`` are the same program. ``bench`` times a training step of
 recurrent layers against PyTorch; its measuring code is :mod:`minigrad.bench`.
 """
 
@@ -21,7 +21,16 @@ import minigrad
 from minigrad import bench as benchmark
 from minigrad.runner import THREADS_ENV, load_blas, resolve_threads
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+
+def _examples_dir() -> Path:
+    """``minigrad/examples`` where the package was installed (setup.py ships ``examples/`` there), else the
+    checkout's ``examples/`` next to the package (an editable install or the source tree)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "examples"
+    return installed if installed.is_dir() else here.parent / "examples"
+
+
+EXAMPLES_DIR = _examples_dir()
 # scripts in examples/ that are tools, not lessons: benchmark_rnn is `minigrad bench`, benchmark (per-op
 # overhead) is run as a script; `minigrad examples` names both after the list
 NOT_EXAMPLES = {"benchmark", "benchmark_rnn"}

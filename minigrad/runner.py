@@ -5,20 +5,28 @@ body opens a :class:`Run`:
 
     @click.command()
     @example_options(epochs=5)
-    def main(**opts):
-        with Run("seed", **opts) as run:
+    @click.option("--hidden", default=64, type=click.IntRange(min=1))
+    def main(hidden, **opts):
+        with Run("demo", options={"--hidden": hidden}, **opts) as run:   # --resume must match --hidden
             model, opt = ...
             run.track(model=model, optimizer=opt)
             for epoch in run.epochs():            # resumes, reseeds, checkpoints
-                for batch in run.progress(batches, label=f"epoch {epoch + 1}"):
+                for step, batch in enumerate(run.progress(batches, label=f"epoch {epoch + 1}"), start=1):
+                    loss = ...
+                    run.check_loss(loss.item(), epoch, step)   # stops on nan/inf, saving nothing more
                     ...
                 run.log(epoch, loss=..., valid_accuracy=...)
-            run.finish("seed: ...", valid_accuracy=...)
+            run.finish("demo: ...", valid_accuracy=...)
 
 Each epoch starts from a seed derived from ``--seed`` and the epoch number,
 so a run resumed from the checkpoint of epoch k continues exactly as the
 uninterrupted run would have. Checkpoints are written atomically after every
 epoch; Ctrl-C saves the last completed epoch before exiting.
+
+Mistakes are one-line errors before any work: output paths (``--metrics``,
+``--plot``, ``--save``; :class:`OutputPath`) are checked when the command line
+is read, ``--resume`` when the run is entered (:func:`read_checkpoint`, then
+the ``options`` it was made with); :class:`FloatRange` refuses nan and inf.
 
 Progress: on a terminal, :meth:`Run.progress` draws a progress bar on stderr;
 when stderr is a file or a pipe (a log), it prints a line every
@@ -33,14 +41,13 @@ BLAS threads: a run limits NumPy's (and SciPy's) BLAS to ``--threads N``, else
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, suppress
-from pathlib import Path
+from contextlib import ExitStack, contextmanager, suppress
 from time import perf_counter
 from typing import Any
 
@@ -50,7 +57,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import backends
 from minigrad.backend import use_backend
 from minigrad.creation import manual_seed
-from minigrad.io import load, save
+from minigrad.io import atomic_write, load, save
 
 THREADS_ENV = "MINIGRAD_NUM_THREADS"
 DEFAULT_THREADS = 1
@@ -150,26 +157,83 @@ def progress_line(label: str, done: int, total: int | None, elapsed: float, toke
     return " ".join(parts)
 
 
-def example_options(epochs: int = 5, seed: int = 0) -> Callable:
-    """Click options shared by every example (defaults per example)."""
+# -- option types ---------------------------------------------------------------
+class FloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and ``inf`` (which pass any range check)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def output_problem(path: str, suffixes: tuple[str, ...] = (), needs: str | None = None) -> str | None:
+    """Why ``path`` cannot be written (its folder is missing or read-only, it is a folder, a wrong suffix,
+    the module ``needs`` is not installed), or None when it can."""
+    if not path:
+        return "no file name"
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "it is a folder; give a file name"
+    if not os.path.isdir(folder):
+        what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
+        return f"the folder {folder!r} {what}"
+    if not os.access(folder, os.W_OK):
+        return f"the folder {folder!r} is not writable"
+    if suffixes and os.path.splitext(path)[1].lower() not in suffixes:
+        return f"expected a {' or '.join(suffixes)} file name"
+    if needs and importlib.util.find_spec(needs) is None:
+        return f"needs {needs}: pip install 'minigrad[plot]'"
+    return None
+
+
+class OutputPath(click.ParamType):
+    """A file an option writes, checked when the command line is read, before any work: the folder exists
+    and is writable, the path is not a folder, it ends in one of ``suffixes``, the module ``needs`` imports."""
+
+    name = "path"
+
+    def __init__(self, suffixes: tuple[str, ...] = (), needs: str | None = None) -> None:
+        self.suffixes, self.needs = suffixes, needs
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        problem = output_problem(os.fspath(value), self.suffixes, self.needs)
+        if problem:
+            self.fail(f"{value}: {problem}", param, ctx)
+        return os.fspath(value)
+
+
+def example_options(epochs: int = 5, seed: int = 0, checkpoints: bool = True, plot: bool = True) -> Callable:
+    """Click options shared by every example (defaults per example).
+
+    ``checkpoints=False`` leaves out ``--save`` and ``--resume``, ``plot=False`` leaves out ``--plot``: an
+    example offers only the options it honours.
+    """
 
     def decorate(fn: Callable) -> Callable:
         options = [
             click.option("--backend", default="numpy", show_default=True,
                          type=click.Choice(backends.names()), help="Array backend (cupy needs a GPU)."),
-            click.option("--seed", default=seed, show_default=True, type=int, help="Random seed."),
+            click.option("--seed", default=seed, show_default=True, type=click.IntRange(0, 2**32 - 1),
+                         help="Random seed."),
             click.option("--epochs", default=epochs, show_default=True, type=click.IntRange(min=1),
                          help="Training epochs."),
             click.option("--quiet", is_flag=True, help="Only print the final summary line."),
             click.option("--threads", type=click.IntRange(min=1),
                          help=f"BLAS threads for the run. [default: ${THREADS_ENV}, else {DEFAULT_THREADS}; "
                               f"with OPENBLAS_NUM_THREADS or OMP_NUM_THREADS set, what it says]"),
-            click.option("--metrics", type=click.Path(dir_okay=False), help="Write the final figures as JSON here."),
-            click.option("--plot", type=click.Path(dir_okay=False), help="Save the example's plot (PNG) here."),
-            click.option("--save", type=click.Path(dir_okay=False), help="Checkpoint after every epoch here."),
-            click.option("--resume", type=click.Path(dir_okay=False, exists=True),
-                         help="Continue from this checkpoint."),
+            click.option("--metrics", type=OutputPath((".json",)), help="Write the final figures as JSON here."),
         ]
+        if plot:
+            options.append(click.option("--plot", type=OutputPath((".png",), needs="matplotlib"),
+                                        help="Save the example's plot (PNG) here."))
+        if checkpoints:
+            options += [
+                click.option("--save", type=OutputPath(), help="Checkpoint after every epoch here."),
+                click.option("--resume", type=click.Path(dir_okay=False, exists=True),
+                             help="Continue from this checkpoint."),
+            ]
         for option in reversed(options):
             fn = option(fn)
         return fn
@@ -177,19 +241,61 @@ def example_options(epochs: int = 5, seed: int = 0) -> Callable:
     return decorate
 
 
-def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
-    """Write ``data`` as JSON through a temporary file and ``os.replace`` (never half-written)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+def write_json_atomic(path: str | os.PathLike, data: dict, who: str = "write_json_atomic") -> None:
+    """Write ``data`` as indented JSON with :func:`minigrad.io.atomic_write` (never half-written)."""
+    with atomic_write(path, "w", who=who) as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+# -- checkpoints given to --resume --------------------------------------------------
+def read_checkpoint(path: str, example: str) -> dict:
+    """The ``--resume`` checkpoint ``path`` of ``example``; a one-line error when it is not a minigrad
+    checkpoint or not one of ``example``."""
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        state = load(path)
+    except (OSError, ValueError) as e:
+        why = str(e).removeprefix("load: ").replace(f"{path!r} ", "", 1)
+        if why.startswith("is not a minigrad checkpoint: "):
+            why = f"not a minigrad checkpoint ({why.removeprefix('is not a minigrad checkpoint: ')})"
+        raise click.ClickException(f"--resume {path}: {why}") from None
+    if not isinstance(state, dict) or "example" not in state or "epoch" not in state:
+        raise click.ClickException(f"--resume {path}: a minigrad checkpoint, but not one an example wrote "
+                                   f"(it has no 'example' and 'epoch' entries)")
+    if state["example"] != example:
+        raise click.ClickException(f"--resume {path}: a checkpoint of {state['example']!r}, not of {example!r}")
+    return state
+
+
+def _shown(flag: str, value: Any) -> str:
+    """``--hidden 8``, ``--lengths 5,20``, ``no --clip``."""
+    if value is None:
+        return f"no {flag}"
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    elif isinstance(value, float):
+        value = f"{value:g}"
+    return f"{flag} {value}"
+
+
+def _asks(flag: str, value: Any, saved: Any) -> str:
+    """What the run asks for, against the checkpoint's ``saved`` value: typed, the option's default or neither."""
+    ctx = click.get_current_context(silent=True)
+    param = next((p for p in ctx.command.params if flag in p.opts), None) if ctx else None
+    source = ctx.get_parameter_source(param.name) if param else None
+    if source is click.core.ParameterSource.COMMANDLINE:
+        return f"the command line asks for {_shown(flag, value)}"
+    if source is click.core.ParameterSource.DEFAULT:
+        return f"this run has {_shown(flag, value)} (the default): give {_shown(flag, saved)}"
+    return f"this run asks for {_shown(flag, value)}"
+
+
+def _one_line(error: Exception) -> str:
+    """A multi-line ``load_state_dict`` error as one line: its first three problems and how many more."""
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    problems = lines[1:] or lines
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more
 
 
 class Run:
@@ -198,22 +304,29 @@ class Run:
     Args:
         name: the example's name (checkpoints record it and refuse another example's file).
         backend, seed, epochs, quiet, threads, metrics, plot, save, resume: the common options.
+        options: the options a checkpoint must have been made with to be resumed, by flag, e.g.
+            ``{"--hidden": 64}``; checkpoints record them.
 
     Raises:
         click.ClickException: an invalid ``$MINIGRAD_PROGRESS_SECONDS``; on entering, an
-            invalid thread count (:func:`resolve_threads`) or a backend not available here.
+            invalid thread count (:func:`resolve_threads`), a backend not available here, or a
+            ``--resume`` file that is not a checkpoint of this example made with ``options``.
     """
 
     def __init__(self, name: str, backend: str = "numpy", seed: int = 0, epochs: int = 1, quiet: bool = False,
                  metrics: str | None = None, plot: str | None = None, save: str | None = None,
-                 resume: str | None = None, threads: int | None = None, **_: Any) -> None:
+                 resume: str | None = None, threads: int | None = None, options: dict | None = None,
+                 **_: Any) -> None:
         self.name, self.backend, self.seed, self.n_epochs = name, backend, seed, epochs
         self.quiet, self.metrics_path, self.plot_path = quiet, metrics, plot
         self.save_path, self.resume_path = save, resume
+        self.options = dict(options or {})
+        self.checkpoint: dict | None = None  # the --resume checkpoint, read on entering
         self.history: list[dict] = []
         self._tracked: dict[str, Any] = {}
         self._extra: dict[str, Any] = {}
         self._last_state: dict | None = None
+        self._saved_epoch: int | None = None  # the epoch this run last wrote to --save
         self._stack = ExitStack()
         self.start_epoch = 0
         self.threads_option = threads
@@ -223,6 +336,8 @@ class Run:
     # -- context: backend, BLAS threads and Ctrl-C -------------------------------
     def __enter__(self) -> "Run":
         self.threads, _ = resolve_threads(self.threads_option)
+        if self.resume_path:
+            self._read_resume()
         try:
             self._stack.enter_context(use_backend(self.backend))
         except (RuntimeError, ValueError) as e:  # e.g. cupy without a GPU: say why, no traceback
@@ -298,6 +413,17 @@ class Run:
         write(perf_counter())
 
     # -- checkpoints ----------------------------------------------------------
+    def _read_resume(self) -> None:
+        """Read ``--resume`` and refuse it, in one line, unless it is this example's, made with ``options``."""
+        path = self.resume_path
+        self.checkpoint = read_checkpoint(path, self.name)
+        saved = self.checkpoint.get("options") or {}
+        for flag, value in self.options.items():
+            if flag in saved and saved[flag] != value:
+                made = f"made with {_shown(flag, saved[flag])}" if saved[flag] is not None else f"made without {flag}"
+                raise click.ClickException(f"--resume {path}: the checkpoint was {made}, "
+                                           f"{_asks(flag, value, saved[flag])}")
+
     def track(self, extra: dict | None = None, **objects: Any) -> dict:
         """Name what checkpoints hold (objects with ``state_dict``/``load_state_dict``) plus ``extra`` data.
 
@@ -308,15 +434,18 @@ class Run:
         self._extra = dict(extra or {})
         if not self.resume_path:
             return self._extra
-        state = load(self.resume_path)
-        if state.get("example") != self.name:
-            raise click.ClickException(
-                f"{self.resume_path} is a checkpoint of {state.get('example')!r}, not of {self.name!r}"
-            )
+        if self.checkpoint is None:  # tracked outside a ``with Run(...)`` block
+            self._read_resume()
+        state, path = self.checkpoint, self.resume_path
         for key, obj in objects.items():
             if key not in state:
-                raise click.ClickException(f"{self.resume_path} has no {key!r} state")
-            obj.load_state_dict(state[key])
+                raise click.ClickException(f"--resume {path}: the checkpoint has no {key!r}; this run needs "
+                                           f"{', '.join(repr(k) for k in objects)} (made with other options?)")
+            try:
+                obj.load_state_dict(state[key])
+            except (ValueError, KeyError, TypeError) as e:
+                raise click.ClickException(f"--resume {path}: the checkpoint's {key!r} does not fit this run's: "
+                                           f"{_one_line(e)}") from None
         self.start_epoch = int(state["epoch"])
         self.history = list(state.get("history", []))
         self._extra = dict(state.get("extra", {}))
@@ -325,7 +454,8 @@ class Run:
 
     def state(self, epoch: int) -> dict:
         """The checkpoint content after ``epoch`` completed epochs."""
-        out: dict[str, Any] = {"example": self.name, "epoch": epoch, "seed": self.seed, "history": self.history}
+        out: dict[str, Any] = {"example": self.name, "epoch": epoch, "seed": self.seed, "history": self.history,
+                               "options": self.options}
         for key, obj in self._tracked.items():
             out[key] = obj.state_dict()
         out["extra"] = self._extra
@@ -338,7 +468,27 @@ class Run:
             yield epoch
             self._last_state = self.state(epoch + 1)
             if self.save_path:
-                save(self._last_state, self.save_path)
+                with _as_option_error("--save", self.save_path):
+                    save(self._last_state, self.save_path)
+                self._saved_epoch = epoch + 1
+
+    def check_loss(self, value: float, epoch: int, step: int) -> None:
+        """Stop the run with a one-line error when the training loss ``value`` is NaN or infinite.
+
+        Call it at every step of a training loop (``epoch`` 0-based, as :meth:`epochs` yields it; ``step``
+        1-based). Nothing more is saved: the ``--save`` file keeps the last epoch that ended with finite
+        losses. The message names the epoch and step and the usual remedies (a lower ``--lr``, ``--clip``).
+        """
+        if math.isfinite(value):
+            return
+        if not self.save_path:
+            kept = "nothing saved"
+        elif self._saved_epoch is not None:
+            kept = f"{self.save_path} keeps epoch {self._saved_epoch}"
+        else:
+            kept = f"nothing new saved to {self.save_path}"
+        raise click.ClickException(f"{self.name}: the training loss is {value} at epoch {epoch + 1}, step {step}; "
+                                   f"stopped, {kept}. {_remedies()}")
 
     # -- reporting ------------------------------------------------------------
     def log(self, epoch: int, **figures: Any) -> None:
@@ -357,5 +507,31 @@ class Run:
         metrics = {"example": self.name, "seed": self.seed, "backend": self.backend, "blas_threads": self.threads,
                    **metrics}
         if self.metrics_path:
-            write_json_atomic(self.metrics_path, metrics)
+            with _as_option_error("--metrics", self.metrics_path):
+                write_json_atomic(self.metrics_path, metrics, who="--metrics")
         return metrics
+
+
+@contextmanager
+def _as_option_error(flag: str, path: str) -> Iterator[None]:
+    """An ``OSError`` writing ``path`` (e.g. its folder removed during the run, a full disk) as a one-line error."""
+    try:
+        yield
+    except OSError as e:
+        why = output_problem(path) or e.strerror or str(e)
+        raise click.ClickException(f"{flag} {path}: cannot write: {why}") from None
+
+
+def _remedies() -> str:
+    """What usually makes a diverging loss finite, in terms of the current command's options."""
+    ctx = click.get_current_context(silent=True)
+    params = ctx.params if ctx else {}
+    tips = []
+    if isinstance(params.get("lr"), float):
+        tips.append(f"a lower --lr (this run: {params['lr']:g})")
+    if isinstance(params.get("clip"), float):
+        tips.append(f"a smaller --clip (this run: {params['clip']:g})" if params["clip"] > 0
+                    else "gradient clipping (--clip 1)")
+    if not tips:
+        return "Try another --seed."
+    return "Try " + " or ".join(tips) + "."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -88,7 +89,8 @@ def test_ctrl_c_saves_the_last_completed_epoch(tmp_path):
 def test_resume_refuses_another_examples_checkpoint(tmp_path):
     path = tmp_path / "ckpt.npz"
     mg.save({"example": "other", "epoch": 1}, str(path))
-    with Run("demo", resume=str(path), quiet=True) as run, pytest.raises(Exception, match="other"):
+    refused = pytest.raises(click.ClickException, match="a checkpoint of 'other', not of 'demo'")
+    with refused, Run("demo", resume=str(path), quiet=True) as run:  # refused on entering the run
         run.track(model=mg.nn.Linear(2, 1))
 
 

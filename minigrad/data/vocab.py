@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from minigrad.data.text import tokenize
+from minigrad.io import atomic_write
 
 __all__ = ["PAD", "PAD_ID", "UNK", "UNK_ID", "Vocab"]
 
@@ -231,29 +231,16 @@ class Vocab:
 
     # -- files -------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the vocabulary to ``path`` as UTF-8 JSON, atomically.
+        """Write the vocabulary to ``path`` as UTF-8 JSON, atomically (:func:`minigrad.io.atomic_write`:
+        a crash never leaves half a file). The tokenizer is not saved: pass it again to :meth:`load`.
 
-        The JSON goes to a temporary file in the same folder, which then
-        replaces ``path`` (``os.replace``), so a crash never leaves half a file.
-        The tokenizer is not saved: pass it again to :meth:`load`.
+        Raises:
+            FileNotFoundError: the folder of ``path`` does not exist.
         """
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"Vocab.save: cannot write {path!r}: the folder {folder!r} does not exist")
         text = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, "itos": list(self._itos)},
                           ensure_ascii=False, indent=0)
-        tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-        try:
-            with open(tmp, "x", encoding="utf-8") as f:
-                f.write(text + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_write(path, "w", who="Vocab.save") as f:
+            f.write(text + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike, tokenizer: Tokenizer = tokenize) -> Vocab:

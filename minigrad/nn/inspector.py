@@ -15,10 +15,12 @@ code changes. A layer called twice inside the block keeps its latest call.
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
 from typing import Any
 
 from backends.choices import did_you_mean, quoted
+from minigrad.io import atomic_write
 from minigrad.nn.clip import get_total_norm
 from minigrad.tensor import Tensor, stack
 
@@ -177,6 +179,8 @@ class BPTTInspector:
         ax.set_title(title)
         ax.legend(fontsize="small")
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
+        suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+        with atomic_write(path, "wb", who="BPTTInspector.plot") as f:  # never a half-written image
+            fig.savefig(f, format=suffix or "png", dpi=100)
         plt.close(fig)
         return path

@@ -8,7 +8,8 @@
 """
 
 from minigrad import data, nn, optim
-from minigrad.autograd import enable_grad, is_grad_enabled, no_grad
+from minigrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
+from minigrad.autograd import GraphStats, enable_grad, graph_stats, is_grad_enabled, no_grad
 from minigrad.backend import default_backend_name, get_backend, set_backend, use_backend
 from minigrad.creation import (
     arange,
@@ -32,7 +33,9 @@ from minigrad.tensor import Tensor, argmax, argmin, broadcast_to, concat, matmul
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
     "GradcheckError",
+    "GraphStats",
     "Tensor",
     "arange",
     "argmax",
@@ -41,11 +44,14 @@ __all__ = [
     "concat",
     "data",
     "default_backend_name",
+    "detect_anomaly",
     "enable_grad",
     "full",
     "full_like",
     "get_backend",
     "gradcheck",
+    "graph_stats",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "load",
     "manual_seed",

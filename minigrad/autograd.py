@@ -9,14 +9,20 @@ reference counting alone.
 ``backward`` orders the graph by an iterative depth-first search (no
 recursion: an LSTM unrolled over thousands of steps is a graph hundreds of
 thousands of nodes deep) and pushes gradients from the output to the leaves.
+Every walk over the graph here (``graph_stats``, the freed-graph check) is
+iterative for the same reason.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
+
+from minigrad.anomaly import _anomaly_mode, check_backward, check_seed, user_stacklevel
 
 _grad_enabled: ContextVar[bool] = ContextVar("minigrad_grad_enabled", default=True)
 
@@ -159,6 +165,7 @@ class Function:
 
     final_backward = False
     owns_gy = False
+    checked_at = -1  # the count of releasing backward passes when recorded or last found intact (_STALE: freed)
 
     def __init__(self, backend: Any, parents: tuple, needs_input_grad: tuple) -> None:
         self.backend = backend
@@ -179,6 +186,11 @@ class Function:
     def release(self) -> None:
         """Drop inputs and saved arrays; a later backward through this node raises."""
         self.__dict__.clear()
+
+    @property
+    def released(self) -> bool:
+        """True once :meth:`release` has run (its backward has been used up)."""
+        return "parents" not in self.__dict__
 
 
 def unbroadcast(g: Any, shape: tuple) -> Any:
@@ -241,6 +253,73 @@ def _topological_order(root: Any) -> list:
     return order
 
 
+# -- graphs freed by an earlier backward ------------------------------------------
+
+# How many backward passes have released (part of) a graph. A node recorded, or found intact,
+# since the last of them cannot have a freed ancestor, so ``_apply`` checks an input with one comparison.
+_releases = 0
+_STALE = -2  # ``Function.checked_at`` of a node known to have a freed graph behind it (see ``check_freed``)
+
+
+def check_freed(fn: Function, parents: tuple, count: int) -> None:
+    """Warn when the op ``fn`` being recorded joins a graph freed by an earlier ``backward()`` to a live one.
+
+    Called by ``_apply`` when an input's node is older than the latest backward
+    that released a graph (``checked_at != count``, the number of such passes).
+    An input that requires grad is *stale* when a node behind it was released,
+    *live* otherwise (a parameter, or an intact graph). A stale input next to a
+    live one is the mistake of a hidden state carried from one batch to the next
+    without ``detach()``: a backward through the result will fail with
+    ``FREED_MESSAGE`` (PyTorch fails only there). Stale inputs alone (a metric
+    computed from the logits after ``backward()``) are not warned about; the new
+    node is marked stale so that the warning comes where it meets a live input.
+
+    The walk visits only nodes recorded before that pass, each at most once per
+    pass: the ones found intact are stamped with ``count``.
+
+    Warns:
+        UserWarning: ``STALE_GRAPH_MESSAGE``, pointing at the user's line (Python's
+            default filter then shows it once per line).
+    """
+    stale = live = False
+    for p in parents:
+        if p.requires_grad:
+            if p._ctx is not None and _freed_ancestor(p._ctx, count):
+                stale = True
+            else:
+                live = True
+    if stale and live:
+        warnings.warn(STALE_GRAPH_MESSAGE, UserWarning, stacklevel=user_stacklevel())
+    elif stale:
+        fn.checked_at = _STALE
+
+
+def _freed_ancestor(ctx: Function, count: int) -> bool:
+    """True when a node in the graph from ``ctx`` back was released; else stamp the nodes walked with ``count``."""
+    walked: list = []
+    stack = [ctx]
+    while stack:
+        ctx = stack.pop()
+        if ctx.released or ctx.checked_at == _STALE:
+            for node in walked:  # not known intact after all: walk them again next time
+                node.checked_at = -1
+            return True
+        if ctx.checked_at == count:  # recorded since the last release, or already walked: intact
+            continue
+        ctx.checked_at = count  # stamped on the way, so a node shared by several paths is walked once
+        walked.append(ctx)
+        stack.extend(p._ctx for p in ctx.parents if p._ctx is not None)
+    return False
+
+
+STALE_GRAPH_MESSAGE = (  # one text, so that Python's default filter shows it once per line of user code
+    "an op joins a tensor whose graph was already freed by an earlier backward() to tensors that require grad, "
+    "so a backward() through the result will fail. A hidden state carried over from the previous batch must be "
+    "cut from its graph: h = h.detach(), or state = minigrad.nn.utils.detach_state(state) for an LSTM's (h, c) "
+    "(the truncated-BPTT helper); or keep the graph with backward(retain_graph=True) the first time"
+)
+
+
 FREED_MESSAGE = (
     "backward: the graph through {op} was already freed by an earlier backward(); "
     "call backward(retain_graph=True) the first time to backpropagate through it again"
@@ -248,7 +327,20 @@ FREED_MESSAGE = (
 
 
 def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) * gy into ``.grad`` of every leaf that requires grad."""
+    """Accumulate d(root)/d(leaf) * gy into ``.grad`` of every leaf that requires grad.
+
+    Inside :class:`~minigrad.anomaly.detect_anomaly`, ``gy`` and every gradient an op returns are checked.
+
+    Raises:
+        RuntimeError: part of the graph was freed by an earlier backward (``FREED_MESSAGE``).
+        AnomalyError: in anomaly mode, at the first gradient holding a nan or an inf.
+    """
+    global _releases
+    if not retain_graph:
+        _releases += 1  # nodes recorded before this pass may lose their graph: check them when used again
+    check = bool(_anomaly_mode.get())
+    if check:
+        check_seed(root, gy)
     order = _topological_order(root)
     grads: dict[int, Any] = {id(root): gy}
     owned: set[int] = set()  # keys whose buffer was allocated here, so may be updated in place
@@ -273,6 +365,8 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
         del t
         gxs = ctx.backward(g)
         del g
+        if check:
+            check_backward(ctx, [gx.values if isinstance(gx, IndexGrad) else gx for gx in gxs])
         for p, gx in zip(ctx.parents, gxs):
             if gx is None or not p.requires_grad:
                 continue
@@ -296,3 +390,82 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
         del gxs
         if not retain_graph:
             ctx.release()
+
+
+# -- graph statistics ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphStats:
+    """What :func:`graph_stats` counts in the graph behind a tensor.
+
+    Attributes:
+        nodes: recorded ops (each non-leaf tensor is the output of one).
+        depth: ops on the longest path from the tensor to a leaf (0 for a leaf).
+        leaves: distinct leaf tensors that require grad (those ``backward()`` fills ``.grad`` of).
+        bytes: bytes of the distinct arrays the graph keeps alive: the value of every
+            non-leaf tensor in it (the tensor itself included) and every array an op
+            saved for its backward. A view counts as the whole array it views, once;
+            arrays that belong to leaf tensors (data, parameters) are not counted, as
+            they exist without the graph. A freed graph holds nothing.
+    """
+
+    nodes: int
+    depth: int
+    leaves: int
+    bytes: int
+
+
+def graph_stats(t: Any) -> GraphStats:
+    """Size of the graph recorded behind ``t``: ops, longest path, leaves and memory (see :class:`GraphStats`).
+
+    A walk over the graph like ``torch.autograd.graph``'s ``grad_fn.next_functions``
+    (iterative, so graphs of millions of ops are fine); it changes nothing.
+
+        >>> mg.graph_stats((x * 2 + 1).sum())     # mul, add, sum
+        GraphStats(nodes=3, depth=3, leaves=1, bytes=28)
+    """
+    if t._ctx is None:
+        return GraphStats(nodes=0, depth=0, leaves=int(t.requires_grad), bytes=0)
+    order = _topological_order(t)  # inputs before outputs
+    depth: dict[int, int] = {}
+    leaves: set[int] = set()
+    leaf_buffers: set[int] = set()
+    held: dict[int, int] = {}  # id of a buffer -> its size
+    for node in order:
+        ctx = node._ctx
+        parents = getattr(ctx, "parents", ())
+        depth[id(node)] = 1 + max((depth[id(p)] for p in parents if p._ctx is not None), default=0)
+        for p in parents:
+            if p._ctx is None:
+                leaf_buffers.add(id(_buffer(p.data)))
+                if p.requires_grad:
+                    leaves.add(id(p))
+        if not ctx.released:  # a released node holds nothing
+            for a in [node.data, *_saved_arrays(ctx)]:
+                base = _buffer(a)
+                held[id(base)] = base.nbytes
+    for key in leaf_buffers:
+        held.pop(key, None)
+    return GraphStats(nodes=len(order), depth=depth[id(t)], leaves=len(leaves), bytes=sum(held.values()))
+
+
+def _buffer(a: Any) -> Any:
+    """The array that owns ``a``'s memory: ``a`` itself, or the array it is a view of."""
+    base = getattr(a, "base", None)
+    while isinstance(base, type(a)) and base is not a:
+        a, base = base, getattr(base, "base", None)
+    return a
+
+
+def _saved_arrays(ctx: Function) -> list:
+    """The arrays saved on ``ctx`` for backward: its attributes that are arrays, also inside tuples and lists."""
+    array_type = ctx.xp.ndarray
+    found = []
+    for name, value in vars(ctx).items():
+        if name == "parents":
+            continue
+        for v in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(v, array_type):
+                found.append(v)
+    return found

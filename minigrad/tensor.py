@@ -13,8 +13,9 @@ from typing import Any
 
 import backends
 from backends import Backend
-from minigrad import ops
-from minigrad.autograd import _grad_enabled, run_backward
+from minigrad import autograd, ops
+from minigrad.anomaly import _anomaly_mode, check_forward
+from minigrad.autograd import _grad_enabled, check_freed, run_backward
 from minigrad.backend import backend_of, get_backend
 from minigrad.dtypes import result_type
 
@@ -24,7 +25,11 @@ _BASIC_INDEX_TYPES = (int, slice, type(None), type(Ellipsis))
 
 
 def _apply(fn_cls: type, *parents: "Tensor", **options: Any) -> "Tensor":
-    """Run op ``fn_cls`` forward on the parents' arrays and record it for backward."""
+    """Run op ``fn_cls`` forward on the parents' arrays and record it for backward.
+
+    Warns (UserWarning) when recording on a tensor whose graph an earlier backward freed
+    (see ``check_freed``); in anomaly mode, notes where the op was created and checks its output.
+    """
     backend = parents[0].backend
     for p in parents:
         if p.backend is not backend:
@@ -32,6 +37,13 @@ def _apply(fn_cls: type, *parents: "Tensor", **options: Any) -> "Tensor":
     needs = tuple([p.requires_grad for p in parents])
     record = True in needs and _grad_enabled.get()
     fn = fn_cls(backend, parents if record else (), needs)
+    if record:  # a parent recorded before the latest releasing backward may have lost its graph
+        count = fn.checked_at = autograd._releases
+        for p in parents:
+            ctx = p._ctx
+            if ctx is not None and ctx.checked_at != count:
+                check_freed(fn, parents, count)
+                break
     try:
         y = fn.forward(*[p.data for p in parents], **options)
     except (ValueError, IndexError, TypeError) as e:
@@ -42,6 +54,9 @@ def _apply(fn_cls: type, *parents: "Tensor", **options: Any) -> "Tensor":
         except TypeError:  # an exception class with another constructor (NumPy's ufunc errors)
             error = next(cls(message) for cls in (IndexError, TypeError, ValueError) if isinstance(e, cls))
         raise error from None
+    anomaly = _anomaly_mode.get()
+    if anomaly is not None:
+        check_forward(fn, parents, y, record, anomaly)
     return Tensor._wrap(y, backend, fn if record else None)
 
 

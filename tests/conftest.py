@@ -10,6 +10,7 @@ import pytest
 
 import backends
 import minigrad as mg
+from minigrad.anomaly import is_anomaly_enabled
 from minigrad.autograd import _grad_enabled
 from minigrad.backend import _default
 from minigrad.nn.rnn import _default_impl
@@ -72,10 +73,11 @@ def impl(request):
 
 @pytest.fixture(autouse=True)
 def no_leaked_state():
-    """Fail a test that leaves grad mode off, the default backend or the recurrent path changed."""
+    """Fail a test that leaves grad mode off, anomaly mode on, the default backend or the recurrent path changed."""
     grad, default, impl = _grad_enabled.get(), _default.get(), _default_impl.get()
     yield
     assert _grad_enabled.get() == grad, "test leaked grad mode (no_grad not exited?)"
+    assert not is_anomaly_enabled(), "test leaked anomaly mode (detect_anomaly not exited?)"
     assert _default.get() == default, "test leaked a default backend (use use_backend())"
     assert _default_impl.get() == impl, "test leaked a recurrent impl (use recurrent_impl())"
 

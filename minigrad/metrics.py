@@ -13,7 +13,8 @@ with ``labels=range(C)``, ``output_dict=True`` and ``zero_division=0``):
   the mean of the per-class F1 scores (not the F1 of the macro precision and recall).
 
     >>> report = classification_report([0, 1, 1, 2], [0, 1, 0, 1], ["a", "b", "c"])
-    >>> report["accuracy"], report["classes"]["c"]["recall"]
+    >>> per_class = report["classes"]
+    >>> report["accuracy"], per_class.get("c").get("recall")
     (0.5, 0.0)
     >>> print(format_report(report))   # doctest: +SKIP
 """
@@ -53,8 +54,9 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
     """Counts of (true class, predicted class) pairs, as ``sklearn.metrics.confusion_matrix``.
 
     Args:
-        y_true, y_pred: class ids, 1-D integer arrays (or lists, or Tensors) of the
-            same length ``N``, each id in ``[0, num_classes)``.
+        y_true: true class ids, a 1-D integer array (or list, or Tensor) of length
+            ``N``, each id in ``[0, num_classes)``.
+        y_pred: predicted class ids, the same kind and length as ``y_true``.
         num_classes: ``C``, the number of classes (>= 1).
 
     Returns:
@@ -89,7 +91,8 @@ def classification_report(y_true: Any, y_pred: Any, class_names: Sequence[str]) 
     output_dict=True, zero_division=0)`` (see the module docstring for the rules).
 
     Args:
-        y_true, y_pred: class ids as for :func:`confusion_matrix`, at least one sample.
+        y_true: true class ids as for :func:`confusion_matrix`, at least one sample.
+        y_pred: predicted class ids, as many as ``y_true``.
         class_names: ``C`` distinct names; class id ``i`` is ``class_names[i]``.
 
     Returns:

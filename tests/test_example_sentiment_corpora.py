@@ -11,10 +11,11 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from test_example_sentiment import run_fails as _run_fails
+from test_example_sentiment import run_ok
 
 import minigrad as mg
-from minigrad.cli import load_example, main
+from minigrad.cli import load_example
 
 sentiment = load_example("sentiment")
 
@@ -23,21 +24,11 @@ GOOD = ["a fine film", "a great story <br /><br />truly fine", "good acting &amp
 BAD = ["a dull film", "an awful story <br />truly dull", "bad acting &amp; a dull plot", "awful mess"]
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(main, ["run", "sentiment", *args])
-
-
-def run_ok(*args: str) -> str:
-    result = invoke(*args)
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result.output
-
-
 def run_fails(*args: str) -> str:
-    result = invoke(*args)
-    assert result.exit_code != 0, result.output
-    assert "Traceback" not in result.output
-    return result.output
+    """A failing run, whose message is one line without a traceback."""
+    output = _run_fails(*args)
+    assert "Traceback" not in output
+    return output
 
 
 def class_folder(root, copies: int = 5) -> str:

@@ -46,6 +46,7 @@ def nfc(text: str) -> str:
 def read_text(path: str | Path, option: str = "--text") -> str:
     """The UTF-8 text of ``path`` in NFC form, so the model sees the same characters whichever form the file used.
 
+    A byte-order mark is dropped and Windows line ends (``\r\n``) read as ``\n``: neither is part of the text.
     A file that is not UTF-8 or is empty is a one-line error naming ``option``, the file and the first bad byte.
     """
     data = Path(path).read_bytes()
@@ -55,6 +56,7 @@ def read_text(path: str | Path, option: str = "--text") -> str:
         line = data.count(b"\n", 0, e.start) + 1
         raise click.ClickException(f"{option} {path}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
                                    f"{e.start}, line {line})") from None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     if not text:
         raise click.ClickException(f"{option} {path}: the file is empty")
     return nfc(text)

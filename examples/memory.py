@@ -95,13 +95,16 @@ def accuracy(model: Recall, x: mg.Tensor, y: mg.Tensor) -> float:
     return float((predicted == (y.numpy() > 0.5)).mean())
 
 
+MAX_LENGTH = 10_000  # distractors per sequence: longer ones need gigabytes for BPTT and teach nothing more
+
+
 def parse_lengths(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
     try:
         lengths = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
-    if not lengths or min(lengths) < 1:
-        raise click.BadParameter(f"expected positive lengths, got {value!r}")
+    if not lengths or min(lengths) < 1 or max(lengths) > MAX_LENGTH:
+        raise click.BadParameter(f"expected lengths from 1 to {MAX_LENGTH}, got {value!r}")
     return lengths
 
 
@@ -136,7 +139,7 @@ def plot_accuracy(path: str, lengths: list[int], acc: dict, chance: dict) -> Non
 @click.option("--batch", default=32, show_default=True, type=click.IntRange(min=1), help="Sequences per step.")
 @click.option("--lr", default=0.01, show_default=True, type=FloatRange(min=0, min_open=True),
               help="Adam learning rate.")
-@click.option("--gate-bias", default=3.0, show_default=True, type=FloatRange(),
+@click.option("--gate-bias", default=3.0, show_default=True, type=FloatRange(-100, 100),
               help="Initial gate bias b: LSTM forget +b, input -b; GRU update +b (0: half-open gates).")
 def main(lengths: list[int], steps_per_epoch: int, hidden: int, batch: int, lr: float, gate_bias: float,
          **opts) -> None:

@@ -143,6 +143,13 @@ def review_kind(text: str) -> str:
 def read_texts(path: str, opts: dict, labels: Any = None, option: str = "--train") -> tuple[list[str], list]:
     """Texts and labels of one ``--train``/``--valid``/``--test`` path (any format ``read_corpus`` reads);
     problems become one-line command-line errors naming the option and the file."""
+    if labels is not None and Path(path).is_dir():  # a class folder may hold some of the classes only
+        present = sorted(e.name for e in Path(path).iterdir() if e.is_dir() and not e.name.startswith("."))
+        unknown = [name for name in present if name not in labels]
+        if unknown:
+            raise click.ClickException(f"{option}: {path}: the class folders {unknown} are not among the labels "
+                                       f"seen in training: {sorted(labels, key=str)}")
+        labels = present or labels
     try:
         return read_corpus(path, text_field=opts["text_field"], label_field=opts["label_field"], labels=labels)
     except (OSError, ValueError) as e:
@@ -360,7 +367,7 @@ def predict_file(run: Run, opts: dict) -> None:
     model, vocab, classes, prep = load_for_prediction(run, opts, "--predict-file")
     path = opts["predict_file"]
     try:
-        texts = Path(path).read_text(encoding="utf-8").splitlines()
+        texts = Path(path).read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is not text
     except UnicodeDecodeError as e:
         raise click.ClickException(f"--predict-file {path}: not UTF-8 text (byte offset {e.start})") from None
     ids = [vocab.encode(tokens) for tokens in preprocess(texts, prep)]
@@ -483,8 +490,10 @@ def vocab_and_config(opts: dict, train_tokens: list[list[str]], classes: list) -
             raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
         check_same_config({"pooling": "last", **saved["config"]}, opts)
         if list(saved["classes"]) != classes:
+            hint = ("" if opts["train_path"] else
+                    "; this run has the generated corpus: give the --train data the checkpoint was trained on")
             raise click.ClickException(f"--resume: the checkpoint's labels are {list(saved['classes'])}, "
-                                       f"the training data's are {classes}")
+                                       f"the training data's are {classes}{hint}")
         return Vocab(saved["vocab"]), dict(saved["config"])
     config = {"cell": opts["cell"], "embed": opts["embed"], "hidden": opts["hidden"],
               "outputs": 1 if len(classes) == 2 else len(classes), "layers": opts["layers"],
@@ -503,6 +512,12 @@ def check_same_config(saved: dict, opts: dict) -> None:
 
 
 # -- the command -------------------------------------------------------------------------
+# options that only a training run reads: a checkpoint used for prediction or evaluation fixes them
+CHECKPOINT_FIXES = (*MODEL_OPTIONS, "lr", "batch_size", "clip", "epochs", "max_vocab", "min_freq", "data",
+                    "valid_split", "train_size", "valid_size", "max_len", "keep", "clean_markup",
+                    "freeze_embeddings")
+
+
 def check_options(opts: dict) -> None:
     """Refuse, before any work, options that this command line would ignore or that name no file."""
     ctx = click.get_current_context()
@@ -516,9 +531,22 @@ def check_options(opts: dict) -> None:
             raise click.UsageError(f"{flag} {opts[key]}: no such file or folder")
     if opts["predict_texts"] and opts["predict_file"]:
         raise click.UsageError("give --predict TEXT or --predict-file FILE, not both")
+    output, source = (Path(opts[k]).resolve() if opts[k] else None for k in ("output", "predict_file"))
+    if output is not None and output == source:
+        raise click.UsageError(f"--output {opts['output']} is the --predict-file itself: it would be overwritten")
     if opts["output"] and not opts["predict_file"]:
         raise click.UsageError("--output is where --predict-file writes: give --predict-file FILE too")
     predicting = "--predict" if opts["predict_texts"] else "--predict-file" if opts["predict_file"] else None
+    evaluating = opts["test_path"] and opts["resume"] and not opts["train_path"]
+    if typed("data") and opts["data"] == "generated" and (opts["train_path"] or opts["valid_path"]):
+        raise click.UsageError("--data generated contradicts --train/--valid: leave --data out, or give "
+                               "--data files")
+    mode = predicting or ("--test with --resume and no --train" if evaluating else None)
+    for key in CHECKPOINT_FIXES if mode else ():
+        if typed(key):
+            flag = "--" + {"cell": "model"}.get(key, key).replace("_", "-")
+            raise click.UsageError(f"{flag} does not apply to {mode}: the --resume checkpoint fixes the model, "
+                                   "its training and its preprocessing")
     ignored = (("save", "--save"), ("plot", "--plot"), ("metrics", "--metrics"), ("train_path", "--train"),
                ("valid_path", "--valid"), ("test_path", "--test"), ("embeddings", "--embeddings"))
     for key, flag in ignored if predicting else ():

@@ -41,6 +41,7 @@ BLAS threads: a run limits NumPy's (and SciPy's) BLAS to ``--threads N``, else
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import math
@@ -213,8 +214,9 @@ def example_options(epochs: int = 5, seed: int = 0, checkpoints: bool = True, pl
 
     def decorate(fn: Callable) -> Callable:
         options = [
-            click.option("--backend", default="numpy", show_default=True,
-                         type=click.Choice(backends.names()), help="Array backend (cupy needs a GPU)."),
+            click.option("--backend", default=lambda: os.environ.get("MINIGRAD_BACKEND") or "numpy",
+                         show_default="numpy, or $MINIGRAD_BACKEND", type=click.Choice(backends.names()),
+                         help="Array backend (cupy needs a GPU)."),
             click.option("--seed", default=seed, show_default=True, type=click.IntRange(0, 2**32 - 1),
                          help="Random seed."),
             click.option("--epochs", default=epochs, show_default=True, type=click.IntRange(min=1),
@@ -230,7 +232,7 @@ def example_options(epochs: int = 5, seed: int = 0, checkpoints: bool = True, pl
                                         help="Save the example's plot (PNG) here."))
         if checkpoints:
             options += [
-                click.option("--save", type=OutputPath(), help="Checkpoint after every epoch here."),
+                click.option("--save", type=OutputPath((".npz",)), help="Checkpoint after every epoch here."),
                 click.option("--resume", type=click.Path(dir_okay=False, exists=True),
                              help="Continue from this checkpoint."),
             ]
@@ -306,6 +308,8 @@ class Run:
         backend, seed, epochs, quiet, threads, metrics, plot, save, resume: the common options.
         options: the options a checkpoint must have been made with to be resumed, by flag, e.g.
             ``{"--hidden": 64}``; checkpoints record them.
+        check_weights: refuse a ``--resume`` checkpoint, and stop after an epoch, when a tracked
+            model's parameters hold nan or inf (False for a run whose lesson is a model that diverges).
 
     Raises:
         click.ClickException: an invalid ``$MINIGRAD_PROGRESS_SECONDS``; on entering, an
@@ -316,11 +320,12 @@ class Run:
     def __init__(self, name: str, backend: str = "numpy", seed: int = 0, epochs: int = 1, quiet: bool = False,
                  metrics: str | None = None, plot: str | None = None, save: str | None = None,
                  resume: str | None = None, threads: int | None = None, options: dict | None = None,
-                 **_: Any) -> None:
+                 check_weights: bool = True, **_: Any) -> None:
         self.name, self.backend, self.seed, self.n_epochs = name, backend, seed, epochs
         self.quiet, self.metrics_path, self.plot_path = quiet, metrics, plot
         self.save_path, self.resume_path = save, resume
         self.options = dict(options or {})
+        self.check_weights = check_weights
         self.checkpoint: dict | None = None  # the --resume checkpoint, read on entering
         self.history: list[dict] = []
         self._tracked: dict[str, Any] = {}
@@ -446,6 +451,10 @@ class Run:
             except (ValueError, KeyError, TypeError) as e:
                 raise click.ClickException(f"--resume {path}: the checkpoint's {key!r} does not fit this run's: "
                                            f"{_one_line(e)}") from None
+        broken = non_finite_parameters(objects) if self.check_weights else []
+        if broken:
+            raise click.ClickException(f"--resume {path}: the checkpoint's weights hold nan or inf "
+                                       f"({', '.join(broken)}): it was saved by a run that diverged")
         self.start_epoch = int(state["epoch"])
         self.history = list(state.get("history", []))
         self._extra = dict(state.get("extra", {}))
@@ -453,19 +462,34 @@ class Run:
         return self._extra
 
     def state(self, epoch: int) -> dict:
-        """The checkpoint content after ``epoch`` completed epochs."""
-        out: dict[str, Any] = {"example": self.name, "epoch": epoch, "seed": self.seed, "history": self.history,
-                               "options": self.options}
+        """The checkpoint content after ``epoch`` completed epochs: a snapshot, which later epochs leave alone.
+
+        History and extra data are copied: Ctrl-C after the next epoch's :meth:`log` but before its
+        checkpoint saves this state, which must not list that epoch (a resumed run would repeat it).
+        """
+        out: dict[str, Any] = {"example": self.name, "epoch": epoch, "seed": self.seed,
+                               "history": copy.deepcopy(self.history), "options": copy.deepcopy(self.options)}
         for key, obj in self._tracked.items():
-            out[key] = obj.state_dict()
-        out["extra"] = self._extra
+            out[key] = obj.state_dict()  # copies (host arrays)
+        out["extra"] = copy.deepcopy(self._extra)
         return out
 
     def epochs(self) -> Iterator[int]:
-        """Epoch numbers from the resumed one on; reseeds each epoch and checkpoints after it."""
+        """Epoch numbers from the resumed one on; reseeds each epoch and checkpoints after it.
+
+        An epoch that leaves nan or inf in a tracked model's parameters stops the run with a one-line
+        error and is not saved (the loss of its last step may still have been finite), unless the run
+        was made with ``check_weights=False``.
+        """
         for epoch in range(self.start_epoch, self.n_epochs):
             manual_seed(self.seed * 100_003 + epoch)
             yield epoch
+            broken = non_finite_parameters(self._tracked) if self.check_weights else []
+            if broken:
+                kept = f"; {self.save_path} keeps epoch {self._saved_epoch}" if self.save_path and self._saved_epoch \
+                    else ""
+                raise click.ClickException(f"{self.name}: after epoch {epoch + 1} the weights hold nan or inf "
+                                           f"({', '.join(broken)}); stopped, nothing saved for it{kept}. {_remedies()}")
             self._last_state = self.state(epoch + 1)
             if self.save_path:
                 with _as_option_error("--save", self.save_path):
@@ -520,6 +544,14 @@ def _as_option_error(flag: str, path: str) -> Iterator[None]:
     except OSError as e:
         why = output_problem(path) or e.strerror or str(e)
         raise click.ClickException(f"{flag} {path}: cannot write: {why}") from None
+
+
+def non_finite_parameters(objects: dict, limit: int = 3) -> list[str]:
+    """Names (``key.parameter``, at most ``limit``, then a count) of the parameters of the tracked models
+    in ``objects`` (those with ``named_parameters``) that hold nan or inf."""
+    broken = [f"{key}.{name}" for key, obj in objects.items() if hasattr(obj, "named_parameters")
+              for name, p in obj.named_parameters() if not bool(p.backend.xp.isfinite(p.data).all())]
+    return broken[:limit] + ([f"{len(broken) - limit} more"] if len(broken) > limit else [])
 
 
 def _remedies() -> str:

@@ -153,3 +153,15 @@ def test_info_says_which_threads_a_run_would_use(env, expected):
     result = CliRunner().invoke(main, ["info"], env=_blas_env(**env))
     assert result.exit_code == 0 and result.exception is None, result.output
     assert f"BLAS threads in minigrad run: {expected}" in result.output.splitlines()
+
+
+def test_the_backend_of_a_run_defaults_to_minigrad_backend(monkeypatch):
+    from click.testing import CliRunner
+
+    from minigrad.cli import main as cli_main
+
+    monkeypatch.setenv("MINIGRAD_BACKEND", "nope")
+    result = CliRunner().invoke(cli_main, ["run", "seed", "--quiet"])
+    assert result.exit_code != 0 and "--backend" in result.output and "'nope'" in result.output
+    monkeypatch.setenv("MINIGRAD_BACKEND", "numpy")
+    assert CliRunner().invoke(cli_main, ["run", "seed", "--quiet"]).exit_code == 0

@@ -119,10 +119,10 @@ ROWS = [
     ("charlm", "--bptt 0", "'--bptt': 0 is not in the range x>=1"),
     ("charlm", "--temperature -1", "'--temperature': -1.0 is not in the range x>=0"),
     ("charlm", "--lr 0", "'--lr': 0.0 is not in the range x>0"),
-    ("memory", "--lengths 0,3", "'--lengths': expected positive lengths, got '0,3'"),
+    ("memory", "--lengths 0,3", "'--lengths': expected lengths from 1 to 10000, got '0,3'"),
     ("memory", "--lr inf", "'--lr': 'inf' is not a finite number"),
     ("memory", "--steps-per-epoch 0", "'--steps-per-epoch': 0 is not in the range x>=1"),
-    ("vanishing", "--steps 1", "'--steps': 1 is not in the range x>=2"),
+    ("vanishing", "--steps 1", "'--steps': 1 is not in the range 2<=x<=10000"),
     ("vanishing", "--clip 0", "'--clip': 0.0 is not in the range x>0"),
     ("vanishing", "--relu-scale nan", "'--relu-scale': 'nan' is not a finite number"),
     ("sentiment", "--lr -1", "'--lr': -1.0 is not in the range x>0"),
@@ -202,7 +202,8 @@ DIVERGING = [  # (example, arguments, the message after "Error: "); {d}: a new f
      "charlm: the training loss is nan at epoch 1, step 2; stopped, nothing new saved to {d}/c.npz. "
      "Try a lower --lr (this run: 1e+38) or gradient clipping (--clip 1)."),
     ("sentiment", "--train-size 100 --valid-size 20 --lr 1e38 --save {d}/s.npz",
-     "sentiment: the training loss is nan at epoch 2, step 1; stopped, {d}/s.npz keeps epoch 1. "
+     "sentiment: after epoch 1 the weights hold nan or inf (model.embedding.weight, model.rnn.weight_ih_l0, "
+     "model.rnn.weight_hh_l0, 4 more); stopped, nothing saved for it. "
      "Try a lower --lr (this run: 1e+38) or a smaller --clip (this run: 1)."),
     ("memory", "--lengths 3 --steps-per-epoch 5 --lr 1e38",
      "memory: the training loss is nan at epoch 1, step 2; stopped, nothing saved. "

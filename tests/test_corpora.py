@@ -77,8 +77,14 @@ def test_folder_labels_choose_the_class_folders(folder):
     with pytest.raises(ValueError, match=r"train has no class folder named 'neutral' \(it has \['neg', 'pos', "
                                          r"'unsup'\]\); expected one subfolder per class"):
         read_corpus(folder, labels=["neg", "neutral"])
+    texts, labels = read_corpus(folder, labels=["pos"])  # picked by name: one class is fine (a test set)
+    assert labels == ["pos"] * 3
+    with pytest.raises(ValueError, match=r"gives no class \(labels is empty\)"):
+        read_corpus(folder, labels=[])
+    (folder / "neg").rename(folder / ".neg")
+    (folder / "unsup").rename(folder / ".unsup")
     with pytest.raises(ValueError, match=r"gives a single class 'pos'; a classifier needs at least two"):
-        read_corpus(folder, labels=["pos"])
+        read_corpus(folder)
 
 
 def test_folder_encoding(tmp_path):

@@ -114,3 +114,16 @@ def test_file_errors(tmp_path, vocab):
         read_word_vectors(not_gzip, vocab)
     with pytest.raises(ValueError, match=r"'.*w2v\.bin' looks like the word2vec binary format, which is not read"):
         read_word_vectors(tmp_path / "w2v.bin", vocab)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", "1e39"])
+def test_a_value_that_is_not_finite_in_the_dtype_names_the_line(tmp_path, value):
+    from minigrad.data import Vocab, read_word_vectors
+
+    path = tmp_path / "v.txt"
+    path.write_text(f"good 1 2\nfilm 0.1 {value}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"v.txt line 2: the value '{value}' of 'film' is not a finite float32"):
+        read_word_vectors(path, Vocab.build([["good", "film"]]))
+    if value == "1e39":  # finite in float64
+        matrix, found = read_word_vectors(path, Vocab.build([["good", "film"]]), dtype="float64")
+        assert found == 2 and matrix.max() == 1e39

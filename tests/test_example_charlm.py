@@ -138,3 +138,13 @@ def test_resume_refuses_a_checkpoint_of_another_text(small_text, tmp_path):
 def test_prompt_with_unknown_characters_is_a_clear_error(small_text):
     result = run_cli("--text", str(small_text), *SMALL, "--epochs", "1", "--prompt", "Z@#", ok=False)
     assert result.exit_code != 0 and "--prompt" in result.output and "@" in result.output
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_not_characters(tmp_path):
+    from minigrad.cli import load_example
+
+    charlm = load_example("charlm")
+    unix, windows = tmp_path / "u.txt", tmp_path / "w.txt"
+    unix.write_bytes("ab\ncd\n".encode())
+    windows.write_bytes("\ufeffab\r\ncd\r\n".encode())
+    assert charlm.read_text(windows) == charlm.read_text(unix) == "ab\ncd\n"

@@ -191,3 +191,73 @@ def test_plot_with_test_draws_the_confusion_matrix_too(tmp_path):
     assert f"plot: {confusion} (the --test confusion matrix)" in out
     for path in (plot, confusion):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_checkpoint_used_for_prediction_or_evaluation_refuses_training_options(tmp_path):
+    train = class_folder(tmp_path / "train")
+    ckpt = tmp_path / "s.npz"
+    run_ok("--train", train, "--valid-split", "0.25", *SMALL, "--save", str(ckpt), "--quiet")
+    texts = tmp_path / "t.txt"
+    texts.write_text("\ufeffa fine film\r\nan awful mess\r\n", encoding="utf-8")
+    for args, flag in ((["--predict", "good", "--hidden", "9"], "--hidden"),
+                       (["--predict-file", str(texts), "--max-len", "1"], "--max-len"),
+                       (["--test", train, "--model", "gru"], "--model"),
+                       (["--test", train, "--lr", "3"], "--lr")):
+        out = run_fails("--resume", str(ckpt), *args)
+        assert f"{flag} does not apply to" in out and "the --resume checkpoint fixes the model" in out
+    out = run_ok("--resume", str(ckpt), "--predict-file", str(texts))
+    assert out.splitlines()[1].endswith("\ta fine film")  # no byte-order mark, no carriage return
+
+
+def test_a_test_folder_may_hold_some_of_the_classes(tmp_path):
+    train = class_folder(tmp_path / "train")
+    only_pos = tmp_path / "only"
+    (only_pos / "pos").mkdir(parents=True)
+    (only_pos / "pos" / "a.txt").write_text("a fine film", encoding="utf-8")
+    metrics = tmp_path / "m.json"
+    run_ok("--train", train, "--valid-split", "0.25", *SMALL, "--test", str(only_pos), "--metrics", str(metrics))
+    matrix = np.array(json.loads(metrics.read_text())["test"]["confusion_matrix"])
+    assert matrix.sum() == 1 and matrix[1].sum() == 1  # one positive review, the row of 'pos'
+    (only_pos / "maybe").mkdir()
+    (only_pos / "maybe" / "b.txt").write_text("so so", encoding="utf-8")
+    out = run_fails("--train", train, "--valid-split", "0.25", *SMALL, "--test", str(only_pos))
+    assert "the class folders ['maybe'] are not among the labels seen in training" in out
+
+
+def test_contradicting_data_options_and_a_resume_without_its_training_data(tmp_path):
+    train = class_folder(tmp_path / "train")
+    assert "--data generated contradicts --train" in run_fails("--data", "generated", "--train", train,
+                                                                "--valid-split", "0.2")
+    ckpt = tmp_path / "s.npz"
+    run_ok("--train", train, "--valid-split", "0.25", *SMALL, "--save", str(ckpt), "--quiet")
+    out = run_fails("--resume", str(ckpt), "--epochs", "2", "--embed", "4", "--hidden", "4")
+    assert "give the --train data the checkpoint was trained on" in out
+
+
+def test_an_output_over_its_input_and_a_checkpoint_not_npz_are_refused(tmp_path):
+    train = class_folder(tmp_path / "train")
+    out = run_fails("--train", train, "--valid-split", "0.25", *SMALL, "--save", str(tmp_path / "m.json"))
+    assert "--save" in out and ".npz" in out
+    ckpt = tmp_path / "s.npz"
+    run_ok("--train", train, "--valid-split", "0.25", *SMALL, "--save", str(ckpt), "--quiet")
+    texts = tmp_path / "t.txt"
+    texts.write_text("good\n", encoding="utf-8")
+    assert "is the --predict-file itself" in run_fails("--resume", str(ckpt), "--predict-file", str(texts),
+                                                       "--output", str(texts))
+    assert texts.read_text(encoding="utf-8") == "good\n"
+
+
+def test_weights_that_turn_nan_stop_the_run_and_a_nan_checkpoint_is_refused(tmp_path):
+    train = class_folder(tmp_path / "train")
+    ckpt = tmp_path / "s.npz"
+    # one batch per epoch: the loss of its only step is finite, the weights after it are not
+    out = run_fails("--train", train, "--valid-split", "0.25", "--embed", "4", "--hidden", "4", "--batch-size", "64",
+                    "--epochs", "1", "--lr", "1e38", "--clip", "1e30", "--save", str(ckpt))
+    assert "after epoch 1 the weights hold nan or inf" in out and "lower --lr" in out
+    assert not ckpt.exists()
+    run_ok("--train", train, "--valid-split", "0.25", *SMALL, "--save", str(ckpt), "--quiet")
+    state = mg.load(str(ckpt))
+    state["model"]["out.bias"] = np.full_like(state["model"]["out.bias"], np.nan)
+    mg.save(state, str(ckpt))
+    out = run_fails("--resume", str(ckpt), "--predict", "good")
+    assert "the checkpoint's weights hold nan or inf (model.out.bias)" in out

@@ -99,8 +99,9 @@ def read_corpus(
         FileNotFoundError: ``path`` does not exist.
         ValueError: one line naming the file (and the line of a JSON Lines
             file): an unknown suffix (the supported ones are listed); a folder
-            without class subfolders, with a single class, or with a class
-            folder without ``.txt`` files; a folder named in ``labels`` missing;
+            without class subfolders, with a single class (unless ``labels`` picks it), with a class
+            folder without ``.txt`` files, or with two class folders whose
+            names are one in Unicode NFC form; a folder named in ``labels`` missing;
             bytes that are not valid in ``encoding`` (line and byte offset); an
             empty file or text; a line that is not a JSON object; a missing
             text or label field (the fields the line has are listed); a text
@@ -150,9 +151,16 @@ def _is_text_file(entry: os.DirEntry) -> bool:
 
 def _read_folder(path: str, wanted: Iterable[object] | None, encoding: str) -> tuple[list[str], list[str]]:
     with os.scandir(path) as entries:
-        folders = {unicodedata.normalize("NFC", e.name): e.path for e in entries
-                   if not e.name.startswith(".") and e.is_dir()}
+        found = sorted((e.name, e.path) for e in entries if not e.name.startswith(".") and e.is_dir())
     expected = f"expected one subfolder per class holding its texts: {os.path.join(path, '<class>', '*.txt')}"
+    folders: dict[str, str] = {}
+    for name, folder in found:
+        label = unicodedata.normalize("NFC", name)
+        if label in folders:  # one class name spelled composed and decomposed: neither is dropped silently
+            other = os.path.basename(folders[label])
+            raise ValueError(f"read_corpus: the folder {path} has two class folders that are one name {label!r} "
+                             f"in Unicode NFC form: {ascii(other)} and {ascii(name)}; rename one")
+        folders[label] = folder
     if not folders:
         raise ValueError(f"read_corpus: the folder {path} has no class subfolders; {expected}")
     if wanted is not None:
@@ -162,9 +170,9 @@ def _read_folder(path: str, wanted: Iterable[object] | None, encoding: str) -> t
             raise ValueError(f"read_corpus: the folder {path} has no class folder named {missing[0]!r} "
                              f"(it has {sorted(folders)}); {expected}")
         folders = {name: folders[name] for name in wanted}
-    if len(folders) < 2:
-        raise ValueError(f"read_corpus: the folder {path} gives a single class {next(iter(folders))!r}; "
-                         f"a classifier needs at least two; {expected}")
+    if not folders or (len(folders) < 2 and wanted is None):  # labels may pick one class (e.g. a test set)
+        given = f"a single class {next(iter(folders))!r}" if folders else "no class (labels is empty)"
+        raise ValueError(f"read_corpus: the folder {path} gives {given}; a classifier needs at least two; {expected}")
     texts: list[str] = []
     labels: list[str] = []
     for name in sorted(folders):
@@ -180,7 +188,8 @@ def _read_folder(path: str, wanted: Iterable[object] | None, encoding: str) -> t
 def _read_json_lines(
     path: str, text_field: str | None, label_field: str, allowed: Iterable[object] | None, encoding: str
 ) -> tuple[list[str], list]:
-    text = _decode(_read_bytes(path, "read_corpus"), path, encoding)
+    # not put in NFC form before parsing: a mark after an escape ("\\n" + U+0300) would join its letter ("\\ǹ")
+    text = _decode(_read_bytes(path, "read_corpus"), path, encoding, nfc=False)
     if not text.strip():
         raise ValueError(f"{path}: the file is empty; expected one JSON object per line, "
                          f'e.g. {{"text": "a fine film", "label": 1}}')
@@ -200,8 +209,11 @@ def _read_json_lines(
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise ValueError(f"{where}: not valid JSON: {e.msg} (column {e.colno}){array}") from None
+        except (ValueError, RecursionError) as e:  # an integer of over 4300 digits; arrays nested too deeply
+            raise ValueError(f"{where}: not readable JSON: {str(e).split(':')[0]}{array}") from None
         if not isinstance(row, dict):
             raise ValueError(f"{where}: expected a JSON object, found {_json_type(row)}{array}")
+        row = {unicodedata.normalize("NFC", key): value for key, value in row.items()}
         field = next((f for f in text_fields if f in row), None)
         if field is None:
             names = " or ".join(repr(f) for f in text_fields)

@@ -99,7 +99,7 @@ def read_word_vectors(
         ValueError: one line naming the file and, where a line is at fault,
             the line: an empty file, or one with a header and no vectors; a
             line with another number of values than the first one (or than
-            ``dim``); a value that is not a number; the header's count not
+            ``dim``); a value that is not a number, or not finite in ``dtype``; the header's count not
             matching the vectors; bad UTF-8 or gzip data; a ``.bin`` file;
             ``init`` of the wrong shape.
 
@@ -160,6 +160,11 @@ def read_word_vectors(
             except ValueError:
                 bad = next(f for f in fields[-size:] if not _is_number(f))
                 raise ValueError(f"{path} line {number}: the value {bad!r} of {word!r} is not a number") from None
+            finite = np.isfinite(vector) & (np.abs(vector) <= np.finfo(dtype).max)  # also within dtype's range
+            if not finite.all():
+                bad = fields[-size:][int(np.argmin(finite))]
+                raise ValueError(f"{path} line {number}: the value {bad!r} of {word!r} is not a finite "
+                                 f"{np.dtype(dtype).name} number")
             for i in rows:
                 vectors[i] = vector
     if last == 0:

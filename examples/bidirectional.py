@@ -190,7 +190,11 @@ def plot_bars(path: str, results: dict[str, float], ceiling: float, cell: str) -
 def main(cell, hidden, embed, train_size, valid_size, min_len, max_len, p_marker, batch_size, lr, **opts) -> None:
     """Sequence labelling that needs the future: forward-only vs bidirectional RNNs."""
     if min_len > max_len:
-        raise click.BadParameter(f"--min-len {min_len} is above --max-len {max_len}")
+        source = click.get_current_context().get_parameter_source
+        shown = {name: f"--{name.replace('_', '-')} {value}"
+                 + (" (the default)" if source(name) is click.core.ParameterSource.DEFAULT else "")
+                 for name, value in (("min_len", min_len), ("max_len", max_len))}
+        raise click.BadParameter(f"{shown['min_len']} is above {shown['max_len']}")
     architecture = {"--cell": cell, "--hidden": hidden, "--embed": embed}
     with Run("bidirectional", options=architecture, **opts) as run:
         rng = np.random.default_rng(opts["seed"])

@@ -236,11 +236,14 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
     prompt = nfc(prompt)  # typed or pasted in either form, it must match the text's characters
     if not prompt:
         raise click.BadParameter("--prompt needs at least one character")
+    train_text, valid_text = split_text(text, valid_fraction)
+    check_split(text_path, train_text, valid_text, batch_size, bptt)  # a text too short is the first problem
     unknown = sorted(set(prompt) - set(chars))
     if unknown:
-        raise click.BadParameter(f"--prompt {prompt!r} has characters that are not in {text_path}: {unknown}")
-    train_text, valid_text = split_text(text, valid_fraction)
-    check_split(text_path, train_text, valid_text, batch_size, bptt)
+        default = " (the default)" if click.get_current_context().get_parameter_source("prompt") is \
+            click.core.ParameterSource.DEFAULT else ""
+        raise click.BadParameter(f"--prompt {prompt!r}{default} has characters that are not in {text_path}: "
+                                 f"{unknown}")
     with Run("charlm", options={"--hidden": hidden, "--embed": embed, "--layers": layers}, **opts) as run:
         if run.checkpoint and run.checkpoint.get("extra", {}).get("vocab") != chars:
             raise click.ClickException(f"--resume {opts['resume']}: the checkpoint was trained on another text "

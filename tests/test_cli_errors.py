@@ -110,6 +110,7 @@ ROWS = [
     ("bidirectional", "--batch-size 0", "'--batch-size': 0 is not in the range x>=1"),
     ("bidirectional", "--p-marker 0.5", "'--p-marker': 0.5 is not in the range 0<x<0.5"),
     ("bidirectional", "--min-len 9 --max-len 3", "--min-len 9 is above --max-len 3"),
+    ("bidirectional", "--max-len 3", "--min-len 4 (the default) is above --max-len 3"),
     ("bidirectional", "--lr nan", "'--lr': 'nan' is not a finite number"),
     ("charlm", "--batch-size 0", "'--batch-size': 0 is not in the range x>=1"),
     ("charlm", "--layers 0", "'--layers': 0 is not in the range x>=1"),

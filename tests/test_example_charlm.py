@@ -145,6 +145,21 @@ def test_a_byte_order_mark_and_windows_line_ends_are_not_characters(tmp_path):
 
     charlm = load_example("charlm")
     unix, windows = tmp_path / "u.txt", tmp_path / "w.txt"
-    unix.write_bytes("ab\ncd\n".encode())
+    unix.write_bytes(b"ab\ncd\n")
     windows.write_bytes("\ufeffab\r\ncd\r\n".encode())
     assert charlm.read_text(windows) == charlm.read_text(unix) == "ab\ncd\n"
+
+
+def test_a_text_too_short_is_blamed_before_the_default_prompt(tmp_path):
+    from click.testing import CliRunner
+
+    from minigrad.cli import main
+
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("abc", encoding="utf-8")
+    out = CliRunner().invoke(main, ["run", "charlm", "--text", str(tiny)]).output
+    assert "the training part has" in out and "--prompt" not in out
+    longer = tmp_path / "t.txt"
+    longer.write_text("abcdefghij" * 20, encoding="utf-8")
+    out = CliRunner().invoke(main, ["run", "charlm", "--text", str(longer), "--batch-size", "2", "--bptt", "4"]).output
+    assert "--prompt 'The ' (the default) has characters that are not in" in out

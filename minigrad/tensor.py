@@ -311,7 +311,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (int, float, bool)):
-            return Tensor._wrap(self.backend.xp.asarray(other, dtype=result_type(self, other)), self.backend)
+            return _scalar(self.backend, other, result_type(self, other), "tensor")
         return Tensor(other, backend=self.backend)
 
     def _binary(self, fn_cls: type, other: Any, reflected: bool = False) -> "Tensor":
@@ -458,7 +458,7 @@ class Tensor:
 
     def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
         """Minimum over ``axis``; tied minima share the gradient equally (like ``torch.amin``)."""
-        return -((-self)._extremum("min", axis, keepdims))
+        return self._extremum("min", axis, keepdims)
 
     def _extremum(self, op: str, axis: Any, keepdims: bool) -> "Tensor":
         axes = _normalize_axis(op, axis, self.ndim)
@@ -466,7 +466,7 @@ class Tensor:
             raise ValueError(f"{op}: empty tensor of shape {self.shape} has no {op}imum")
         if axes is not None and any(self.shape[a] == 0 for a in axes):
             raise ValueError(f"{op}: axis {axis!r} of shape {self.shape} is empty; it has no {op}imum")
-        return _apply(ops.Max, self, axis=axes, keepdims=keepdims)
+        return _apply(ops.Max, self, axis=axes, keepdims=keepdims, lowest=op == "min")
 
     # -- shape ----------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
@@ -1050,10 +1050,27 @@ def promote(op: str, *operands: Any, floating: bool = False) -> list[Tensor]:
     dtype = result_type(*items)
     if floating and dtype.kind != "f":
         dtype = backend.dtype(DEFAULT_FLOAT)
-    return [
-        x._as_dtype(dtype) if isinstance(x, Tensor) else Tensor._wrap(backend.xp.asarray(x, dtype=dtype), backend)
-        for x in items
-    ]
+    return [x._as_dtype(dtype) if isinstance(x, Tensor) else _scalar(backend, x, dtype, op) for x in items]
+
+
+def _scalar(backend: Backend, value: int | float | bool, dtype: Any, op: str) -> Tensor:
+    """A Python number as a 0-d tensor of ``dtype``.
+
+    An int outside the range of an integer ``dtype`` wraps around (two's complement), as in PyTorch:
+    ``uint8_tensor + -1`` adds 255, ``int8_tensor * 1000`` multiplies by -24.
+
+    Raises:
+        ValueError: an int that fits in neither int64 nor uint64 meets an integer dtype (naming ``op``).
+    """
+    dt = backend.dtype(dtype)
+    if type(value) is int and dt.kind in "iu":
+        if not -(2**63) <= value < 2**64:
+            raise ValueError(f"{op}: a Python int of {value.bit_length()} bits fits in neither int64 nor uint64")
+        bits = 8 * dt.itemsize
+        value %= 2**bits
+        if dt.kind == "i" and value >= 2 ** (bits - 1):
+            value -= 2**bits
+    return Tensor._wrap(backend.xp.asarray(value, dtype=dt), backend)
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:

@@ -70,9 +70,9 @@ def _read_bytes(path: str, who: str) -> bytes:
         raise ValueError(f"{path}: not readable gzip data ({e})") from None
 
 
-def _decode(raw: bytes, path: str, encoding: str = "utf-8") -> str:
-    """``raw`` decoded (a UTF-8 byte-order mark is dropped) and put in Unicode NFC form; bad bytes are an error
-    that names the line and the byte offset (in the gunzipped data for a ``.gz`` file)."""
+def _decode(raw: bytes, path: str, encoding: str = "utf-8", nfc: bool = True) -> str:
+    """``raw`` decoded (a UTF-8 byte-order mark is dropped) and, with ``nfc``, put in Unicode NFC form; bad bytes
+    are an error that names the line and the byte offset (in the gunzipped data for a ``.gz`` file)."""
     utf8 = codecs.lookup(encoding).name == "utf-8"
     start = len(codecs.BOM_UTF8) if utf8 and raw.startswith(codecs.BOM_UTF8) else 0
     try:
@@ -82,8 +82,12 @@ def _decode(raw: bytes, path: str, encoding: str = "utf-8") -> str:
         line = raw[:offset].count(b"\n") + 1
         name = "UTF-8" if utf8 else encoding
         raise ValueError(f"{path} line {line}: not {name} text (byte {raw[offset]:#04x} at offset {offset})") from None
+    except UnicodeError as e:  # a codec that fails without naming a byte (punycode, undefined)
+        raise ValueError(f"{path}: not {encoding} text ({' '.join(str(e).split())})") from None
+    except LookupError:  # a codec that exists but does not decode to text (base64, rot13)
+        raise ValueError(f"{path}: {encoding!r} is not a text encoding") from None
     # NFC never changes the ASCII delimiters, quotes or line breaks, so fields and line numbers stay as in the file
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+    return text if not nfc or text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def _read_text(path: str) -> str:

@@ -6,7 +6,8 @@ text and already-tokenized SST-2 text give the same tokens and share one
 vocabulary:
 
 - contractions are split before the clitic: ``don't`` -> ``do n't``,
-  ``can't`` -> ``ca n't``, ``it's`` -> ``it 's``, ``we've`` -> ``we 've``;
+  ``can't`` -> ``ca n't``, ``it's`` -> ``it 's``, ``we've`` -> ``we 've``,
+  every clitic of a word: ``shouldn't've`` -> ``should n't 've``;
   ``cannot``, ``gonna`` and ``wanna`` become ``can not``, ``gon na``, ``wan na``;
 - punctuation is split off; a run of one repeated mark is one token
   (``...``, ``--``, ``!!``), and double quotes become PTB's ``````
@@ -69,8 +70,9 @@ _TOKEN_TEMPLATE = r"""
       (?<![{W}.])(?:[^\W\d_][{M}]*\.){2,}                 # letters with periods: e.t. u.s.a.
     | (?<![{W}.])(?:{abbreviations})\.(?![{W}])           # mr. vs. etc.
     | (?<![{W}.])no\.(?=\s*\d)                            # no. 9
-    | (?<![{W}.])(?![ai]\.)[^\W\d_][{M}]*\.(?=\s+[{W}])   # an initial before more text: j. k. rowling
-                                                          # (not "a." or "i.", which mostly end a sentence)
+    | (?<![{W}.])(?![ai]\.)[^\W\d_][{M}]*\.               # an initial before more text: j. k. rowling
+      (?=\s+[\u200c\u200d]*[\w{M}])                       # (not "a." or "i.", which mostly end a sentence;
+                                                          # a joiner before the word does not count)
     | 'n'(?![{W}])                                        # rock 'n' roll
     | '(?:s|re|ve|ll|d|m|em|til|n|\d\ds?)(?![{W}'])        # a clitic already split off: it 's; years: '53 '70s
     | [{W}]+(?:[-/'&][{W}]+|(?<=\d)[.,:]\d+[{M}]*)*       # words, hyphenated words, r&b, numbers
@@ -144,14 +146,19 @@ def _normalize(text: str) -> str:
 
 
 def _split_word(word: str) -> list[str]:
-    """Split one matched word into PTB tokens: ``don't`` -> ``do n't``."""
+    """Split one matched word into PTB tokens: ``don't`` -> ``do n't``, ``shouldn't've`` -> ``should n't 've``.
+
+    The rest of the word is split again, so that no token would split further: tokenizing the tokens joined with
+    spaces gives them back. A clitic after a hyphen, slash, apostrophe or ampersand (``a'n't``, ``well-n't``) stays
+    in its word, and the rest drops the zero-width (non-)joiners it ends with, as any word does.
+    """
     if word in _SPLIT_WORDS:
         return list(_SPLIT_WORDS[word])
-    if word.endswith("n't") and len(word) > 3:
-        return [word[:-3], "n't"]
-    for clitic in _CLITICS:
-        if word.endswith(clitic) and len(word) > len(clitic):
-            return [word[: -len(clitic)], clitic]
+    for clitic in ("n't", *_CLITICS):
+        if word.endswith(clitic):
+            rest = word[: -len(clitic)].rstrip(_JOINERS)
+            if rest and rest[-1] not in "-/'&":
+                return [*_split_word(rest), clitic]
     return [word]
 
 
@@ -254,15 +261,20 @@ def tokenize(text: str, clean: bool = False) -> list[str]:
         raise TypeError(f"tokenize: expected a str, got {type(text).__name__}")
     if clean:
         text = clean_markup(text)
-    tokens: list[str] = []
     text = _normalize(text)
-    pattern = _token_pattern(astral=not text.isascii() and max(text) > "\uffff")
+    tokens: list[str] = []
+    _tokens(text, _token_pattern(astral=not text.isascii() and max(text) > "\uffff"), tokens)
+    return tokens
+
+
+def _tokens(text: str, pattern: re.Pattern[str], tokens: list[str]) -> None:
+    """Append the tokens of normalized ``text`` to ``tokens``."""
     for match in pattern.finditer(text):
         token = match.group(0).strip(_JOINERS)  # a joiner only means something inside a word
-        if not token:
-            continue
-        if "'" in token[1:] or token in _SPLIT_WORDS:
+        if token != match.group(0):
+            # the rest is tokenized on its own: it may now start or end with punctuation ("\u200d'a" is ' a)
+            _tokens(token, pattern, tokens)
+        elif "'" in token[1:] or token in _SPLIT_WORDS:
             tokens.extend(_split_word(token))
         else:
             tokens.append(token)
-    return tokens

@@ -199,7 +199,7 @@ def _exp_floor(xp, dtype):
 class Relu(Function):
     def forward(self, x):
         self.mask = ~(x <= 0)  # PyTorch's rule: the gradient passes unless x <= 0 (so also at nan)
-        return self.xp.maximum(x, 0)
+        return self.xp.maximum(x, self.xp.zeros((), dtype=x.dtype))  # a zero of x's dtype: bool stays bool
 
     def backward(self, gy):
         return (gy * self.mask,)

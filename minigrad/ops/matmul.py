@@ -20,7 +20,7 @@ class MatMul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         if a.ndim > 2 and b.ndim == 2:
-            return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + (b.shape[-1],))
+            return (_rows(a) @ b).reshape(a.shape[:-1] + (b.shape[-1],))
         return a @ b
 
     def backward(self, gy):
@@ -29,7 +29,7 @@ class MatMul(Function):
         gb = None
         if self.needs_input_grad[1]:
             if a.ndim > 2 and b.ndim == 2:  # sum over batch dims as one product: (N*T, k)^T @ (N*T, m)
-                gb = a.reshape(-1, a.shape[-1]).T @ gy.reshape(-1, gy.shape[-1])
+                gb = _rows(a).T @ _rows(gy)
             else:
                 gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape)
         return ga, gb

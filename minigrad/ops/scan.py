@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from minigrad.autograd import Function
+from minigrad.ops.reduce import sum_dtype
 
 
 class CumSum(Function):
@@ -13,7 +14,7 @@ class CumSum(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        return self.xp.cumsum(x, axis=axis)
+        return self.xp.cumsum(x, axis=axis, dtype=sum_dtype(x.dtype))  # int64 for bool and integer tensors
 
     def backward(self, gy):
         xp, axis = self.xp, self.axis

@@ -6,7 +6,7 @@
 
 Third-party packages add a backend through the ``minigrad.backends`` entry-point
 group: the entry point names a zero-argument callable returning a
-:class:`Backend` (or raising an error that says why it cannot).
+[`Backend`][backends.Backend] (or raising an error that says why it cannot).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def get(name: str, who: str | None = None) -> Backend:
     """The backend called ``name``.
 
     Args:
-        name: a registered name (see :func:`names`), or a :class:`Backend`, returned as is.
+        name: a registered name (see [`names`][backends.names]), or a [`Backend`][backends.Backend], returned as is.
         who: the function the user called, to start the error message with (e.g. ``"set_backend"``).
 
     Raises:

@@ -55,7 +55,7 @@ class Backend:
         """Normalise a dtype given as a string, a NumPy dtype or a type.
 
         Args:
-            spec: one of :data:`DTYPES` or another NumPy spelling of a float, int
+            spec: one of `DTYPES` or another NumPy spelling of a float, int
                 or bool dtype (``np.float32``, ``"f4"``, ``float``).
             who: the function the user called, to start the error message with.
 
@@ -104,7 +104,7 @@ class Backend:
 
     @property
     def recurrent(self) -> RecurrentPointwise:
-        """The gate arithmetic of the fused recurrent kernels (see :mod:`backends.recurrent`)."""
+        """The gate arithmetic of the fused recurrent kernels (see `backends.recurrent`)."""
         kernels = self.__dict__.get("_recurrent")
         if kernels is None:
             kernels = self.__dict__["_recurrent"] = RecurrentPointwise(self.xp)

@@ -1,7 +1,7 @@
 """The pointwise gate arithmetic of the fused recurrent kernels, one time step at a time.
 
 This is the only part of a fused sequence kernel that differs by device: the
-matrix products and the time loop live in :mod:`minigrad.ops.recurrent`.
+matrix products and the time loop live in [`minigrad.ops.recurrent`][minigrad.ops.recurrent].
 The methods here write into preallocated arrays (``out=``), so a step
 allocates next to nothing. A device backend may override any of them with
 fused device kernels (one launch per step), keeping these signatures and
@@ -22,7 +22,7 @@ class RecurrentPointwise:
     """Gate arithmetic of RNN, LSTM and GRU steps on arrays of one array module ``xp``.
 
     ``use_compiled`` (default: True unless ``$MINIGRAD_JIT`` is ``0``) lets the
-    kernels run whole time loops compiled by numba (:mod:`backends.recurrent_jit`)
+    kernels run whole time loops compiled by numba (`backends.recurrent_jit`)
     on NumPy arrays, when numba and SciPy are installed.
     """
 
@@ -90,7 +90,7 @@ class RecurrentPointwise:
         xp.multiply(o, tanh_c, out=h)
 
     def _compiled_step(self, dtype: Any) -> Any:
-        """The compiled pointwise steps (any size), or None: see :meth:`compiled`."""
+        """The compiled pointwise steps (any size), or None: see `compiled`."""
         return self.compiled(dtype, 0)
 
     def lstm_backward(self, a: Any, c_prev: Any, tanh_c: Any, dh: Any, dc: Any, da: Any) -> None:
@@ -172,7 +172,7 @@ class RecurrentPointwise:
 
 @functools.cache
 def _compiled_loops() -> Any:
-    """:mod:`backends.recurrent_jit` when numba and SciPy import, else None (imported once, on first use)."""
+    """`backends.recurrent_jit` when numba and SciPy import, else None (imported once, on first use)."""
     try:
         from backends import recurrent_jit
     except ImportError:

@@ -1,7 +1,7 @@
 """Compiled time loops of the fused recurrent kernels, for NumPy on the CPU (optional: numba).
 
-The same loops as :mod:`minigrad.ops.recurrent` with the gate arithmetic of
-:mod:`backends.recurrent`, compiled by numba into machine code: at small sizes
+The same loops as [`minigrad.ops.recurrent`][minigrad.ops.recurrent] with the gate arithmetic of
+`backends.recurrent`, compiled by numba into machine code: at small sizes
 the Python loop and NumPy's per-call overhead (dozens of small ufunc calls
 per step) cost more than the arithmetic. Each step's matrix product still
 goes to BLAS (``np.dot`` with an output array; numba reaches BLAS through
@@ -213,7 +213,7 @@ def gru_backward(gy, WT, h0, mask, has_mask, reverse, hs, gates, hw_n, dhw, dn, 
 # -- one step's pointwise backward (no transcendental functions: the loops vectorise) ---------
 @jit
 def lstm_backward_step(a, c_prev, tanh_c, dh, dc, da):
-    """:meth:`backends.recurrent.RecurrentPointwise.lstm_backward` in one pass."""
+    """`backends.recurrent.RecurrentPointwise.lstm_backward` in one pass."""
     N, H = dh.shape
     for n in range(N):
         for j in range(H):
@@ -229,7 +229,7 @@ def lstm_backward_step(a, c_prev, tanh_c, dh, dc, da):
 
 @jit
 def gru_backward_step(a, hw_n, h_prev, dh, dhw, dn):
-    """:meth:`backends.recurrent.RecurrentPointwise.gru_backward` in one pass."""
+    """`backends.recurrent.RecurrentPointwise.gru_backward` in one pass."""
     N, H = dh.shape
     for n in range(N):
         for j in range(H):

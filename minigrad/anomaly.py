@@ -3,7 +3,7 @@
 Inside ``with mg.detect_anomaly():`` every op notes the line of *your* code
 that created it (the innermost frame outside the ``minigrad`` and
 ``backends`` packages) and checks its values; the first nan or inf raises
-:class:`AnomalyError` naming the op, its inputs and that line. Outside the
+[`AnomalyError`][minigrad.AnomalyError] naming the op, its inputs and that line. Outside the
 mode nothing is recorded or checked: an op pays for one ContextVar read.
 
 PyTorch's ``torch.autograd.detect_anomaly`` checks only the gradients of
@@ -38,11 +38,12 @@ _LIBRARY_DIRS = tuple(os.path.dirname(os.path.abspath(path)) + os.sep for path i
 
 
 class AnomalyError(FloatingPointError):
-    """An op produced a nan or an inf inside :class:`detect_anomaly` (the message names the op and the line)."""
+    """An op produced a nan or an inf inside [`detect_anomaly`][minigrad.detect_anomaly] (the message names the op and
+    the line)."""
 
 
 class detect_anomaly:
-    """Context manager: raise :class:`AnomalyError` at the first op that produces a nan or an inf.
+    """Context manager: raise [`AnomalyError`][minigrad.AnomalyError] at the first op that produces a nan or an inf.
 
     Follows ``torch.autograd.detect_anomaly(check_nan=True)``: while active, each
     op records the line of user code that created it, and every gradient a
@@ -83,7 +84,7 @@ class detect_anomaly:
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside :class:`detect_anomaly` (``torch.is_anomaly_enabled``)."""
+    """True inside [`detect_anomaly`][minigrad.detect_anomaly] (``torch.is_anomaly_enabled``)."""
     return _anomaly_mode.get() is not None
 
 

@@ -1,6 +1,6 @@
 """Reverse-mode differentiation: grad mode, the op node, and the backward loop.
 
-Every differentiable op is a :class:`Function` subclass with ``forward`` on
+Every differentiable op is a `Function` subclass with ``forward`` on
 backend arrays and ``backward`` from the output gradient ``gy`` to one gradient
 per input. A node keeps its inputs (``parents``) and what its backward needs,
 never its own output, so the graph holds no reference cycles and is freed by
@@ -28,12 +28,13 @@ _grad_enabled: ContextVar[bool] = ContextVar("minigrad_grad_enabled", default=Tr
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside :class:`no_grad`."""
+    """True unless inside [`no_grad`][minigrad.no_grad]."""
     return _grad_enabled.get()
 
 
 class _GradMode:
-    """Base of :class:`no_grad` and :class:`enable_grad`: a context manager and a decorator.
+    """Base of [`no_grad`][minigrad.no_grad] and [`enable_grad`][minigrad.enable_grad]: a context manager and a
+    decorator.
 
     As a decorator (bare ``@no_grad`` or called ``@no_grad()``) it switches grad
     mode while the decorated code runs. For a generator function that is
@@ -85,7 +86,7 @@ class _GradMode:
 
 
 def _generator_in_mode(fn: Any, mode: bool) -> Any:
-    """Wrap generator function ``fn`` so that its body runs with grad mode ``mode`` (see :class:`_GradMode`)."""
+    """Wrap generator function ``fn`` so that its body runs with grad mode ``mode`` (see `_GradMode`)."""
 
     @functools.wraps(fn)
     def generator(*args, **kwargs):
@@ -137,9 +138,9 @@ class no_grad(_GradMode):
 
 
 class enable_grad(_GradMode):
-    """Context manager and decorator: record the graph again inside a :class:`no_grad` block.
+    """Context manager and decorator: record the graph again inside a [`no_grad`][minigrad.no_grad] block.
 
-    As a decorator it behaves like :class:`no_grad`'s, with grad mode on.
+    As a decorator it behaves like [`no_grad`][minigrad.no_grad]'s, with grad mode on.
 
     Raises:
         TypeError: when decorating an async generator function.
@@ -189,7 +190,7 @@ class Function:
 
     @property
     def released(self) -> bool:
-        """True once :meth:`release` has run (its backward has been used up)."""
+        """True once `release` has run (its backward has been used up)."""
         return "parents" not in self.__dict__
 
 
@@ -329,7 +330,7 @@ FREED_MESSAGE = (
 def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * gy into ``.grad`` of every leaf that requires grad.
 
-    Inside :class:`~minigrad.anomaly.detect_anomaly`, ``gy`` and every gradient an op returns are checked.
+    Inside [`detect_anomaly`][minigrad.detect_anomaly], ``gy`` and every gradient an op returns are checked.
 
     Raises:
         RuntimeError: part of the graph was freed by an earlier backward (``FREED_MESSAGE``).
@@ -397,7 +398,7 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
 
 @dataclass(frozen=True)
 class GraphStats:
-    """What :func:`graph_stats` counts in the graph behind a tensor.
+    """What [`graph_stats`][minigrad.graph_stats] counts in the graph behind a tensor.
 
     Attributes:
         nodes: recorded ops (each non-leaf tensor is the output of one).
@@ -417,7 +418,8 @@ class GraphStats:
 
 
 def graph_stats(t: Any) -> GraphStats:
-    """Size of the graph recorded behind ``t``: ops, longest path, leaves and memory (see :class:`GraphStats`).
+    """Size of the graph recorded behind ``t``: ops, longest path, leaves and memory (see
+    [`GraphStats`][minigrad.GraphStats]).
 
     A walk over the graph like ``torch.autograd.graph``'s ``grad_fn.next_functions``
     (iterative, so graphs of millions of ops are fine); it changes nothing.

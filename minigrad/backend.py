@@ -1,8 +1,8 @@
 """The default backend: where new tensors are created.
 
 The backend of an op comes from its inputs; the default only matters when
-creating tensors. It is a ContextVar changed through :func:`set_backend` or the
-:func:`use_backend` context manager, and starts as ``$MINIGRAD_BACKEND`` (or
+creating tensors. It is a ContextVar changed through [`set_backend`][minigrad.set_backend] or the
+[`use_backend`][minigrad.use_backend] context manager, and starts as ``$MINIGRAD_BACKEND`` (or
 ``"numpy"``).
 """
 
@@ -25,7 +25,7 @@ def get_backend(name: str | Backend | None = None, who: str | None = None) -> Ba
     """The backend called ``name``, or the default backend when ``name`` is None.
 
     Args:
-        name: a backend name, a :class:`~backends.Backend` (returned as is) or None.
+        name: a backend name, a [`Backend`][backends.Backend] (returned as is) or None.
         who: the function the user called, to start the error message with.
 
     Raises:

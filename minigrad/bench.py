@@ -389,7 +389,7 @@ def run(sizes: list[tuple], models: list[str], path: str = "fused", backend: str
     """Measure every (size, model, path); returns ``(header, rows)``.
 
     ``on_header`` and ``on_row`` are called as soon as each is ready (the
-    command prints the table as it goes). Raises :class:`BenchError` for a
+    command prints the table as it goes). Raises `BenchError` for a
     backend that cannot run here and for ``path`` needing fused kernels this
     minigrad lacks.
     """

@@ -4,7 +4,7 @@ Examples are the scripts in the repository's ``examples/`` folder (installed
 with the package as ``minigrad/examples``); each defines a click command
 ``main`` and a one-line ``DESCRIPTION``, so ``minigrad run sentiment --epochs 3``
 and ``python examples/sentiment.py --epochs 3`` are the same program. ``bench`` times a training step of
-recurrent layers against PyTorch; its measuring code is :mod:`minigrad.bench`.
+recurrent layers against PyTorch; its measuring code is `minigrad.bench`.
 """
 
 from __future__ import annotations

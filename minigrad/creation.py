@@ -64,13 +64,13 @@ def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any 
 
 
 def randn(*shape: Any, dtype: Any = None, backend: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples, seeded by :func:`manual_seed`."""
+    """Standard normal samples, seeded by [`manual_seed`][minigrad.manual_seed]."""
     be = get_backend(backend)
     return _make(be.randn(_shape(shape), be.dtype(dtype or DEFAULT_FLOAT)), be, requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = None, backend: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1), seeded by :func:`manual_seed`."""
+    """Uniform samples in [0, 1), seeded by [`manual_seed`][minigrad.manual_seed]."""
     be = get_backend(backend)
     return _make(be.rand(_shape(shape), be.dtype(dtype or DEFAULT_FLOAT)), be, requires_grad)
 

@@ -227,7 +227,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", who: str = "write") -
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` with :func:`atomic_write`."""
+    """Write ``text`` (UTF-8) to ``path`` with [`atomic_write`][minigrad.io.atomic_write]."""
     with atomic_write(path, "w") as f:
         f.write(text)
 
@@ -311,7 +311,7 @@ class _Decoder:
 
 
 def load(path: str | os.PathLike) -> Any:
-    """Read a checkpoint written by :func:`save`.
+    """Read a checkpoint written by [`save`][minigrad.save].
 
     Arrays come back as NumPy arrays (whatever backend they were saved from),
     with their dtypes and bits unchanged; containers, keys and scalars come

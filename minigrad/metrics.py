@@ -91,7 +91,7 @@ def classification_report(y_true: Any, y_pred: Any, class_names: Sequence[str]) 
     output_dict=True, zero_division=0)`` (see the module docstring for the rules).
 
     Args:
-        y_true: true class ids as for :func:`confusion_matrix`, at least one sample.
+        y_true: true class ids as for [`confusion_matrix`][minigrad.metrics.confusion_matrix], at least one sample.
         y_pred: predicted class ids, as many as ``y_true``.
         class_names: ``C`` distinct names; class id ``i`` is ``class_names[i]``.
 
@@ -107,7 +107,8 @@ def classification_report(y_true: Any, y_pred: Any, class_names: Sequence[str]) 
         ``support`` is the number of samples of the class (``N`` for ``macro_avg``).
 
     Raises:
-        ValueError: no class names or repeated names; no samples; and the errors of :func:`confusion_matrix`.
+        ValueError: no class names or repeated names; no samples; and the errors of
+            [`confusion_matrix`][minigrad.metrics.confusion_matrix].
     """
     names = [str(n) for n in class_names]
     if not names or len(set(names)) != len(names):
@@ -138,7 +139,8 @@ def classification_report(y_true: Any, y_pred: Any, class_names: Sequence[str]) 
 
 
 def format_report(report: dict) -> str:
-    """The report of :func:`classification_report` as a printable table, then its confusion matrix.
+    """The report of [`classification_report`][minigrad.metrics.classification_report] as a printable table, then its
+    confusion matrix.
 
     One row per class (precision, recall, F1 to 3 decimals, support), the macro
     averages and the accuracy; then the matrix with the class names as row
@@ -162,10 +164,11 @@ def format_report(report: dict) -> str:
 
 
 def plot_confusion_matrix(path: str | os.PathLike, report: dict) -> None:
-    """Save the confusion matrix of ``report`` (from :func:`classification_report`) as a PNG at ``path``.
+    """Save the confusion matrix of ``report`` (from [`classification_report`][minigrad.metrics.classification_report])
+    as a PNG at ``path``.
 
     Rows are the true classes, columns the predicted ones, each cell shows its
-    count; the title gives the accuracy. Written with :func:`minigrad.io.atomic_write`,
+    count; the title gives the accuracy. Written with [`minigrad.io.atomic_write`][minigrad.io.atomic_write],
     so ``path`` is never left half-written.
 
     Raises:

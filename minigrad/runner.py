@@ -1,7 +1,7 @@
 """What every example shares: common options, progress bars, metrics and checkpoints.
 
-An example is a click command decorated with :func:`example_options`; its
-body opens a :class:`Run`:
+An example is a click command decorated with `example_options`; its
+body opens a `Run`:
 
     @click.command()
     @example_options(epochs=5)
@@ -24,18 +24,18 @@ uninterrupted run would have. Checkpoints are written atomically after every
 epoch; Ctrl-C saves the last completed epoch before exiting.
 
 Mistakes are one-line errors before any work: output paths (``--metrics``,
-``--plot``, ``--save``; :class:`OutputPath`) are checked when the command line
-is read, ``--resume`` when the run is entered (:func:`read_checkpoint`, then
-the ``options`` it was made with); :class:`FloatRange` refuses nan and inf.
+``--plot``, ``--save``; `OutputPath`) are checked when the command line
+is read, ``--resume`` when the run is entered (`read_checkpoint`, then
+the ``options`` it was made with); `FloatRange` refuses nan and inf.
 
-Progress: on a terminal, :meth:`Run.progress` draws a progress bar on stderr;
+Progress: on a terminal, `Run.progress` draws a progress bar on stderr;
 when stderr is a file or a pipe (a log), it prints a line every
 ``$MINIGRAD_PROGRESS_SECONDS`` seconds (default 10) and one at the end of each
 loop. ``--quiet`` prints neither.
 
 BLAS threads: a run limits NumPy's (and SciPy's) BLAS to ``--threads N``, else
 ``$MINIGRAD_NUM_THREADS``, else one thread, for the duration of the run (see
-:func:`resolve_threads`); if ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or
+`resolve_threads`); if ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or
 ``MKL_NUM_THREADS`` is set instead, the BLAS keeps the threads that variable gave it.
 """
 
@@ -72,8 +72,8 @@ def resolve_threads(threads: int | None = None) -> tuple[int | None, str]:
     """The BLAS threads a run uses and where that number comes from.
 
     In order: ``threads`` (the ``--threads`` option), ``$MINIGRAD_NUM_THREADS``,
-    then, if one of :data:`BLAS_THREAD_VARS` is set, ``None`` (the BLAS keeps
-    the threads that variable gave it), else :data:`DEFAULT_THREADS` (1).
+    then, if one of `BLAS_THREAD_VARS` is set, ``None`` (the BLAS keeps
+    the threads that variable gave it), else `DEFAULT_THREADS` (1).
     One thread is the default because a recurrent network's matrix products are
     small (batch x H by H x 4H per time step): extra BLAS threads gain little and,
     when other work shares the cores, wait for each other. Measured on a two-core
@@ -244,7 +244,8 @@ def example_options(epochs: int = 5, seed: int = 0, checkpoints: bool = True, pl
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict, who: str = "write_json_atomic") -> None:
-    """Write ``data`` as indented JSON with :func:`minigrad.io.atomic_write` (never half-written)."""
+    """Write ``data`` as indented JSON with [`minigrad.io.atomic_write`][minigrad.io.atomic_write] (never
+    half-written)."""
     with atomic_write(path, "w", who=who) as f:
         json.dump(data, f, indent=2, sort_keys=True)
         f.write("\n")
@@ -313,7 +314,7 @@ class Run:
 
     Raises:
         click.ClickException: an invalid ``$MINIGRAD_PROGRESS_SECONDS``; on entering, an
-            invalid thread count (:func:`resolve_threads`), a backend not available here, or a
+            invalid thread count (`resolve_threads`), a backend not available here, or a
             ``--resume`` file that is not a checkpoint of this example made with ``options``.
     """
 
@@ -374,7 +375,7 @@ class Run:
         """Iterate ``items``, showing progress on stderr (nothing with ``--quiet``).
 
         On a terminal: a progress bar. Otherwise (a log file, a pipe): a line
-        (:func:`progress_line`: label, done/total, percent, elapsed, ETA, items/s
+        (`progress_line`: label, done/total, percent, elapsed, ETA, items/s
         and, with ``count``, tokens/s) every ``$MINIGRAD_PROGRESS_SECONDS`` seconds
         (default 10; 0 prints one per item) and one when the loop ends, each flushed.
 
@@ -464,7 +465,7 @@ class Run:
     def state(self, epoch: int) -> dict:
         """The checkpoint content after ``epoch`` completed epochs: a snapshot, which later epochs leave alone.
 
-        History and extra data are copied: Ctrl-C after the next epoch's :meth:`log` but before its
+        History and extra data are copied: Ctrl-C after the next epoch's `log` but before its
         checkpoint saves this state, which must not list that epoch (a resumed run would repeat it).
         """
         out: dict[str, Any] = {"example": self.name, "epoch": epoch, "seed": self.seed,
@@ -499,7 +500,7 @@ class Run:
     def check_loss(self, value: float, epoch: int, step: int) -> None:
         """Stop the run with a one-line error when the training loss ``value`` is NaN or infinite.
 
-        Call it at every step of a training loop (``epoch`` 0-based, as :meth:`epochs` yields it; ``step``
+        Call it at every step of a training loop (``epoch`` 0-based, as `epochs` yields it; ``step``
         1-based). Nothing more is saved: the ``--save`` file keeps the last epoch that ended with finite
         losses. The message names the epoch and step and the usual remedies (a lower ``--lr``, ``--clip``).
         """

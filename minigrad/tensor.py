@@ -1,7 +1,7 @@
 """``Tensor``: one backend array plus the graph that produced it.
 
 Every operator and method here is a thin call into a primitive op from
-:mod:`minigrad.ops` (or a one-line composition of them), recorded in the graph
+`minigrad.ops` (or a one-line composition of them), recorded in the graph
 when grad mode is on and an input requires grad.
 """
 
@@ -558,7 +558,8 @@ class Tensor:
         return self._arg_extremum("argmax", axis, keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> "Tensor":
-        """Index of the smallest element along ``axis``, as int64; see :meth:`argmax` (nan wins here too)."""
+        """Index of the smallest element along ``axis``, as int64; see [`argmax`][minigrad.Tensor.argmax] (nan wins here
+        too)."""
         return self._arg_extremum("argmin", axis, keepdims)
 
     def _arg_extremum(self, op: str, axis: int | None, keepdims: bool) -> "Tensor":
@@ -588,7 +589,8 @@ class Tensor:
         return _apply(ops.BroadcastTo, self, shape=_target_shape("expand", self.shape, _sizes(sizes, "expand")))
 
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
-        """This tensor broadcast to ``shape`` (NumPy's rules; ``-1`` keeps a size as in PyTorch); see :meth:`expand`."""
+        """This tensor broadcast to ``shape`` (NumPy's rules; ``-1`` keeps a size as in PyTorch); see
+        [`expand`][minigrad.Tensor.expand]."""
         target = _target_shape("broadcast_to", self.shape, _sizes((shape,), "broadcast_to"))
         return _apply(ops.BroadcastTo, self, shape=target)
 
@@ -753,7 +755,7 @@ class Tensor:
 
         There must be at least one count per dimension; extra counts add
         leading axes. ``x (2, 3)``, ``x.repeat(2, 1, 2)`` is ``(2, 2, 6)``.
-        For NumPy's ``repeat`` (each element in turn) see :meth:`repeat_interleave`.
+        For NumPy's ``repeat`` (each element in turn) see [`repeat_interleave`][minigrad.Tensor.repeat_interleave].
 
         Raises:
             ValueError: fewer counts than dimensions, or a negative count.
@@ -773,7 +775,8 @@ class Tensor:
         return self.reshape(pairs).broadcast_to(stretched).reshape(tuple(r * n for r, n in zip(reps, shape)))
 
     def tile(self, reps: int | Sequence[int]) -> "Tensor":
-        """Like :meth:`repeat`, but fewer counts than dimensions are padded with leading 1s (``torch.tile``)."""
+        """Like [`repeat`][minigrad.Tensor.repeat], but fewer counts than dimensions are padded with leading 1s
+        (``torch.tile``)."""
         reps = _sizes((reps,), "tile")
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)
 
@@ -860,7 +863,7 @@ class Tensor:
         *,
         unbiased: bool | None = None,
     ) -> "Tensor":
-        """Standard deviation ``sqrt(var)`` over ``axis``; arguments as in :meth:`var`.
+        """Standard deviation ``sqrt(var)`` over ``axis``; arguments as in [`var`][minigrad.Tensor.var].
 
         Where the standard deviation is 0 (constant input) the gradient is 0, as
         in PyTorch, not the 0 * inf of the chain rule through sqrt.
@@ -1028,7 +1031,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def promote(op: str, *operands: Any, floating: bool = False) -> list[Tensor]:
     """``operands`` (tensors, arrays, lists or Python numbers) as tensors of one dtype and backend.
 
-    The dtype follows PyTorch's promotion rules (:mod:`minigrad.dtypes`);
+    The dtype follows PyTorch's promotion rules ([`minigrad.dtypes`][minigrad.dtypes]);
     ``floating=True`` turns a bool or integer result into float32 (true
     division). Python numbers become 0-d tensors; tensors are cast
     differentiably, so a float32 input of a float64 op gets a float32 gradient.
@@ -1091,12 +1094,14 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
 
 # -- more ops (PyTorch names): free functions and helpers ----------------------
 def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    """Index of the largest element of ``x`` along ``axis`` (flattened when None), as int64: :meth:`Tensor.argmax`."""
+    """Index of the largest element of ``x`` along ``axis`` (flattened when None), as int64:
+    [`Tensor.argmax`][minigrad.Tensor.argmax]."""
     return x.argmax(axis, keepdims)
 
 
 def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    """Index of the smallest element of ``x`` along ``axis`` (flattened when None), as int64: :meth:`Tensor.argmin`."""
+    """Index of the smallest element of ``x`` along ``axis`` (flattened when None), as int64:
+    [`Tensor.argmin`][minigrad.Tensor.argmin]."""
     return x.argmin(axis, keepdims)
 
 
@@ -1113,7 +1118,7 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise smaller of ``a`` and ``b``, broadcast like NumPy; ties and nan as in :func:`maximum`.
+    """Elementwise smaller of ``a`` and ``b``, broadcast like NumPy; ties and nan as in [`maximum`][minigrad.maximum].
 
     Raises:
         ValueError: the shapes do not broadcast (naming both).
@@ -1122,7 +1127,8 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
-    """``x`` broadcast to ``shape`` without copying (``-1`` keeps a size); see :meth:`Tensor.expand`.
+    """``x`` broadcast to ``shape`` without copying (``-1`` keeps a size); see
+    [`Tensor.expand`][minigrad.Tensor.expand].
 
     Raises:
         ValueError: ``x``'s shape does not broadcast to ``shape``.

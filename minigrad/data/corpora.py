@@ -7,7 +7,7 @@
   ``text_dataset_from_directory``);
 - a JSON Lines file (``.jsonl`` or ``.json``): one JSON object per line;
 - a TSV or CSV file with a header row (``.tsv``, ``.csv``), read by
-  :func:`minigrad.data.read_labeled_text`.
+  [`minigrad.data.read_labeled_text`][minigrad.data.read_labeled_text].
 
 Every file may be gzipped (``train.jsonl.gz``, ``pos/0_9.txt.gz``). Every
 problem is an error that names the file (and the line in a JSON Lines file);
@@ -63,13 +63,13 @@ def read_corpus(
     ``"text"`` field, or ``"sentence"`` on a line without one. The label
     (``label_field``) is a JSON string or integer.
 
-    **A TSV or CSV file** is read by :func:`~minigrad.data.read_labeled_text`
+    **A TSV or CSV file** is read by [`read_labeled_text`][minigrad.data.read_labeled_text]
     with ``text_column=text_field`` and ``label_column=label_field``.
 
     Any of these files may be gzipped: a name ending in ``.gz`` is gunzipped as
     it is read. As in ``read_labeled_text``, texts are stripped of surrounding
     whitespace and put in Unicode NFC form (markup is kept: see
-    :func:`~minigrad.data.clean_markup`).
+    [`clean_markup`][minigrad.data.clean_markup]).
 
     Args:
         path: a class folder or a ``.jsonl``/``.json``/``.tsv``/``.csv`` file
@@ -307,7 +307,7 @@ def truncate(ids: S, max_len: int, keep: str = "end") -> S:
     The default keeps the end because in a long review the verdict usually comes
     last ("... in short, a waste of two hours"); Keras's ``pad_sequences`` does
     the same by default (``truncating="pre"``). Note that
-    :func:`~minigrad.data.pad_sequences` here drops the end by default
+    [`pad_sequences`][minigrad.data.pad_sequences] here drops the end by default
     (``truncating="post"``); ``truncate(ids, T, keep="end")`` before padding
     gives Keras's behaviour.
 

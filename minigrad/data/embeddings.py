@@ -80,7 +80,7 @@ def read_word_vectors(
 
     Args:
         path: the vectors file, UTF-8.
-        vocab: a :class:`~minigrad.data.Vocab`, or the tokens in id order.
+        vocab: a [`Vocab`][minigrad.data.Vocab], or the tokens in id order.
         dtype: the matrix's dtype.
         init: the rows of the tokens the file does not have, shape ``(V, E)``
             (e.g. small random values); not modified. None gives zero rows.

@@ -56,7 +56,7 @@ class DataLoader:
     - ``labels``: array ``(B,)`` of the labels (int64 for int labels).
 
     The epoch number starts at 0 and goes up by one each time an iteration
-    starts; :meth:`set_epoch` changes it. The same ``seed`` and epoch always give
+    starts; [`set_epoch`][minigrad.data.DataLoader.set_epoch] changes it. The same ``seed`` and epoch always give
     the same batches.
 
     Examples:

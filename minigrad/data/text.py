@@ -237,7 +237,7 @@ def tokenize(text: str, clean: bool = False) -> list[str]:
 
     Args:
         text: raw text, or text already tokenized with spaces (SST-2).
-        clean: apply :func:`clean_markup` first, for text with HTML markup
+        clean: apply [`clean_markup`][minigrad.data.clean_markup] first, for text with HTML markup
             (IMDB reviews: ``<br />`` line breaks, ``&amp;`` entities). Off by
             default, so text is tokenized as written.
 

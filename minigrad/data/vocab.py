@@ -78,18 +78,19 @@ class _TokenIds(Mapping[str, int]):
 class Vocab:
     """Tokens <-> ids, with ``<pad>`` = 0 and ``<unk>`` = 1.
 
-    Build one from training texts with :meth:`Vocab.build`, or load one saved
-    with :meth:`save` using :meth:`Vocab.load`.
+    Build one from training texts with [`Vocab.build`][minigrad.data.Vocab.build], or load one saved
+    with [`save`][minigrad.data.Vocab.save] using [`Vocab.load`][minigrad.data.Vocab.load].
 
     Every token that comes in (``itos``, token lists, the output of a custom
-    tokenizer, lookups with ``in``, :meth:`token_to_id` and :attr:`stoi`) is put
+    tokenizer, lookups with ``in``, [`token_to_id`][minigrad.data.Vocab.token_to_id] and
+    [`stoi`][minigrad.data.Vocab.stoi]) is put
     in Unicode NFC form first, so the composed and decomposed spellings of a
     token (``"café"`` with one code point or with ``"e"`` + U+0301) share one id.
 
     Args:
         itos: the tokens in id order; must start with ``"<pad>", "<unk>"`` and
             hold no duplicates.
-        tokenizer: splits a ``str`` passed to :meth:`encode` into tokens.
+        tokenizer: splits a ``str`` passed to [`encode`][minigrad.data.Vocab.encode] into tokens.
 
     Raises:
         ValueError: ``itos`` does not start with ``<pad>``, ``<unk>``, or holds
@@ -136,7 +137,7 @@ class Vocab:
             max_size: the most entries, ``<pad>`` and ``<unk>`` included (the
                 rows of an embedding table); None keeps every token that passes
                 ``min_freq``. The most frequent tokens are kept.
-            tokenizer: used on ``str`` texts here and later by :meth:`encode`.
+            tokenizer: used on ``str`` texts here and later by [`encode`][minigrad.data.Vocab.encode].
 
         Returns:
             The vocabulary: ``<pad>``, ``<unk>``, then tokens by decreasing
@@ -171,7 +172,7 @@ class Vocab:
     def stoi(self) -> Mapping[str, int]:
         """Read-only ``{token: id}``, looked up in NFC form; a missing token raises ``KeyError``.
 
-        Use :meth:`token_to_id` for ``<unk>``'s id instead of a ``KeyError``.
+        Use [`token_to_id`][minigrad.data.Vocab.token_to_id] for ``<unk>``'s id instead of a ``KeyError``.
         """
         return _TokenIds(self._stoi)
 
@@ -231,8 +232,10 @@ class Vocab:
 
     # -- files -------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write the vocabulary to ``path`` as UTF-8 JSON, atomically (:func:`minigrad.io.atomic_write`:
-        a crash never leaves half a file). The tokenizer is not saved: pass it again to :meth:`load`.
+        """Write the vocabulary to ``path`` as UTF-8 JSON, atomically
+        ([`minigrad.io.atomic_write`][minigrad.io.atomic_write]:
+        a crash never leaves half a file). The tokenizer is not saved: pass it again to
+        [`load`][minigrad.data.Vocab.load].
 
         Raises:
             FileNotFoundError: the folder of ``path`` does not exist.
@@ -244,7 +247,7 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | os.PathLike, tokenizer: Tokenizer = tokenize) -> Vocab:
-        """Read a vocabulary written by :meth:`save`.
+        """Read a vocabulary written by [`save`][minigrad.data.Vocab.save].
 
         Raises:
             FileNotFoundError: ``path`` does not exist.

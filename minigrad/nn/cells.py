@@ -10,7 +10,7 @@ The recurrence of each cell is a module-level ``*_step`` function that takes
 the input already projected, ``xw = x W_ih^T + b_ih``, and the recurrent
 weight already transposed, ``W_hh_T = W_hh^T (H, G)`` (a sequence layer
 computes both once, not at every step); the cells and the multi-step layers in
-:mod:`minigrad.nn.rnn` share it, so each set of equations is written exactly
+[`minigrad.nn.rnn`][minigrad.nn.rnn] share it, so each set of equations is written exactly
 once. A step returns the new state and a dict of its gate activations (read by
 the BPTT inspector).
 """
@@ -209,7 +209,7 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    """Long short-term memory cell (equations in :func:`lstm_step`).
+    """Long short-term memory cell (equations in [`lstm_step`][minigrad.nn.cells.lstm_step]).
 
     ``forward(x (N, I) or (I,), (h, c) or None) -> (h', c')``, each ``(N, H)``.
     """
@@ -222,7 +222,7 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    """Gated recurrent unit cell (equations in :func:`gru_step`).
+    """Gated recurrent unit cell (equations in [`gru_step`][minigrad.nn.cells.gru_step]).
 
     ``forward(x (N, I) or (I,), h (N, H) or None) -> h' (N, H)``.
     """

@@ -46,8 +46,8 @@ def _vector_norm(xp: Any, a: Any, order: float) -> Any:
     arithmetic; the 1-norm is a float64 sum of positive terms, none larger than
     the total; the 2-norm of float16/float32 is ``sqrt(sum(a^2))`` in float64,
     whose range holds every such square; every other case (float64 with p = 2,
-    any other p) is :math:`m (\sum_i (|a_i| / m)^p)^{1/p}` with
-    :math:`m = \max_i |a_i|`. nan when an element is nan, else inf when one is
+    any other p) is \(m (\sum_i (|a_i| / m)^p)^{1/p}\) with
+    \(m = \max_i |a_i|\). nan when an element is nan, else inf when one is
     inf; 0 for an empty array. No host synchronisation.
     """
     a = a.ravel()
@@ -107,7 +107,7 @@ def get_total_norm(
 ) -> float:
     r"""The p-norm of all ``tensors`` taken as one vector (PyTorch's ``torch.nn.utils.get_total_norm``).
 
-    :math:`\|x\| = (\sum_i \|x_i\|_p^p)^{1/p}`, the largest absolute element
+    \(\|x\| = (\sum_i \|x_i\|_p^p)^{1/p}\), the largest absolute element
     for ``inf``. Unlike PyTorch, which computes in the tensors' dtype, the norm
     is computed in float64, scaled by the largest absolute element where powers
     could leave float64's range, so it is finite whenever the true norm is (a
@@ -116,7 +116,7 @@ def get_total_norm(
 
     Args:
         tensors: tensors (e.g. gradients) or a single tensor, all on one backend.
-        norm_type: :math:`p` of the p-norm; ``float("inf")`` or ``"inf"`` for the max norm.
+        norm_type: \(p\) of the p-norm; ``float("inf")`` or ``"inf"`` for the max norm.
         error_if_nonfinite: raise when the norm is nan or inf.
 
     Returns:
@@ -147,13 +147,13 @@ def clip_grad_norm_(
     r"""Scale the gradients together so that their joint norm is at most ``max_norm``.
 
     The total norm is the norm of all gradients taken as one vector,
-    :math:`\|g\| = (\sum_i \|g_i\|_p^p)^{1/p}` (the largest absolute element for
-    ``inf``), computed as :func:`get_total_norm` does, in float64 and scaled
+    \(\|g\| = (\sum_i \|g_i\|_p^p)^{1/p}\) (the largest absolute element for
+    ``inf``), computed as [`get_total_norm`][minigrad.nn.clip.get_total_norm] does, in float64 and scaled
     where needed, so it does not overflow where the true norm is finite
     (PyTorch computes in the gradients' dtype: a float32 gradient ``[3e19, 4e19]``
     gives it an inf norm and zero gradients; here the norm is 5e19 and the
     gradients are scaled to norm ``max_norm``). Every gradient is multiplied by
-    :math:`\min(1, \text{max\_norm} / (\|g\| + 10^{-6}))`, as in PyTorch, keeping its dtype.
+    \(\min(1, \text{max\_norm} / (\|g\| + 10^{-6}))\), as in PyTorch, keeping its dtype.
     Parameters without a gradient are ignored.
 
     A non-finite total norm, with ``error_if_nonfinite=False``, is handled as in
@@ -165,7 +165,7 @@ def clip_grad_norm_(
     Args:
         parameters: tensors (e.g. ``model.parameters()``) or a single tensor.
         max_norm: the largest allowed total norm.
-        norm_type: :math:`p` of the p-norm; ``float("inf")`` or ``"inf"`` for the max norm.
+        norm_type: \(p\) of the p-norm; ``float("inf")`` or ``"inf"`` for the max norm.
         error_if_nonfinite: raise when the total norm is nan or inf, instead of scaling by it.
 
     Returns:

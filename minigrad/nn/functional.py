@@ -157,7 +157,7 @@ def nll_loss(
 
 
 def _nll(log_probs: Tensor, target: Any, ignore_index: Any, reduction: str, weight: Any, op: str) -> Tensor:
-    """The loss of :func:`nll_loss`; ``op`` is the function the user called, for error messages."""
+    """The loss of `nll_loss`; ``op`` is the function the user called, for error messages."""
     target = _as_index_tensor(op, target, log_probs)
     if log_probs.ndim < 1 or log_probs.shape[:-1] != target.shape:
         raise ValueError(
@@ -236,7 +236,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Inverted dropout: zero each element with probability ``p``, scale the rest by 1/(1-p).
 
     Identity when not ``training`` or ``p == 0``; the mask comes from the
-    backend's generator, so :func:`minigrad.manual_seed` makes it repeatable.
+    backend's generator, so [`minigrad.manual_seed`][minigrad.manual_seed] makes it repeatable.
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
@@ -354,7 +354,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     e^x for very negative x, where log(1 + e^x) would round to 0).
 
     With the defaults (``beta=1, threshold=20``) this is one primitive op,
-    :class:`~minigrad.ops.Softplus`, and the threshold is not applied: beyond
+    `Softplus`, and the threshold is not applied: beyond
     x = 20 the exact value exceeds PyTorch's ``x`` by less than 2.1e-9, which
     float32 cannot represent there (the results are equal) and which is below
     1e-10 relative in float64. Other values follow PyTorch exactly: ``x``
@@ -387,7 +387,7 @@ def log_sigmoid(x: Tensor) -> Tensor:
 
         log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)),    d/dx = sigmoid(-x)
 
-    one primitive op (:class:`~minigrad.ops.LogSigmoid`) with full relative
+    one primitive op (`LogSigmoid`) with full relative
     precision in float32 for every x (the value is -e^-x for large x).
 
     Args:
@@ -435,7 +435,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
     Both are computed without the ``1 + erf`` or ``1 + tanh`` of the textbook
     forms, so negative x keep their relative precision in float32; erfc is
-    W. J. Cody's rational approximation (:func:`minigrad.ops.activation.erfc`).
+    W. J. Cody's rational approximation (`minigrad.ops.activation.erfc`).
     The derivative at x = +-inf is 1 and 0 (PyTorch: nan, from inf * 0).
 
     Args:
@@ -480,8 +480,8 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reducti
     is PyTorch's ``(p - y) / max(p (1 - p), 1e-12)``: finite at p = 0 and 1
     (e.g. -1e12 at p = 0, y = 1). The target's gradient is
     ``log(1 - p) - log(p)``, infinite at p = 0 and 1 as in PyTorch. One
-    primitive op, :class:`~minigrad.ops.BinaryCrossEntropy`. For raw scores use
-    :func:`binary_cross_entropy_with_logits`, which needs no clamp.
+    primitive op, `BinaryCrossEntropy`. For raw scores use
+    `binary_cross_entropy_with_logits`, which needs no clamp.
 
     Args:
         input: probabilities ``(...)``.
@@ -528,7 +528,7 @@ def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: fl
 
     Continuous with its derivative (d / beta, then sign(d)); the gradient is
     +-1 at |d| == beta and 0 at d == 0, as in PyTorch. ``beta=0`` is
-    :func:`l1_loss`. ``huber_loss(delta=b) == b * smooth_l1_loss(beta=b)``.
+    `l1_loss`. ``huber_loss(delta=b) == b * smooth_l1_loss(beta=b)``.
 
     Args:
         input: ``(...)``.
@@ -594,7 +594,7 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool
     * ``'sum'``, ``'none'``.
 
     Args:
-        input: log-probabilities ``(N, ...)``, e.g. the output of :func:`log_softmax`.
+        input: log-probabilities ``(N, ...)``, e.g. the output of `log_softmax`.
         target: probabilities (or log-probabilities with ``log_target``), the same shape.
         reduction: one of ``'mean'``, ``'batchmean'``, ``'sum'``, ``'none'``.
         log_target: ``target`` holds log-probabilities.

@@ -1,10 +1,10 @@
 """In-place parameter initialisers with PyTorch's names and conventions.
 
-Each function fills a tensor (usually a :class:`~minigrad.nn.Parameter`) in
+Each function fills a tensor (usually a [`Parameter`][minigrad.nn.Parameter]) in
 place and returns it. It replaces ``t.data`` with a new array of the same
 shape, dtype and backend, outside the graph, so it works with or without
 ``no_grad()``. Random numbers come from the tensor's backend generator, so
-:func:`minigrad.manual_seed` makes every initialisation repeatable (and the
+[`minigrad.manual_seed`][minigrad.manual_seed] makes every initialisation repeatable (and the
 same on every backend).
 
 Fan conventions follow PyTorch: a weight has shape ``(out, in, *kernel)``,
@@ -53,28 +53,26 @@ def _set(t: Tensor, array: Any) -> Tensor:
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain for weights followed by ``nonlinearity`` (one of :data:`NONLINEARITIES`).
+    """The recommended gain for weights followed by ``nonlinearity`` (one of
+    [`NONLINEARITIES`][minigrad.nn.init.NONLINEARITIES]).
 
-    ================  ==============================
-    nonlinearity      gain
-    ================  ==============================
-    linear, conv*,    1
-    identity, sigmoid
-    tanh              5/3
-    relu              sqrt(2)
-    leaky_relu        sqrt(2 / (1 + slope^2)), slope = ``param`` (default 0.01)
-    selu              3/4
-    ================  ==============================
+    | nonlinearity                        | gain                                                        |
+    | ----------------------------------- | ----------------------------------------------------------- |
+    | linear, conv*, identity, sigmoid    | 1                                                           |
+    | tanh                                | 5/3                                                         |
+    | relu                                | sqrt(2)                                                     |
+    | leaky_relu                          | sqrt(2 / (1 + slope^2)), slope = ``param`` (default 0.01)   |
+    | selu                                | 3/4                                                         |
 
     Raises:
-        ValueError: ``nonlinearity`` is not one of :data:`NONLINEARITIES` (the message lists them
-            and suggests the closest); ``param`` is not a number.
+        ValueError: ``nonlinearity`` is not one of [`NONLINEARITIES`][minigrad.nn.init.NONLINEARITIES] (the message
+            lists them and suggests the closest); ``param`` is not a number.
     """
     return _gain("calculate_gain", nonlinearity, param)
 
 
 def _gain(op: str, nonlinearity: str, param: float | None) -> float:
-    """:func:`calculate_gain` for ``op``, whose name starts the error messages."""
+    """[`calculate_gain`][minigrad.nn.init.calculate_gain] for ``op``, whose name starts the error messages."""
     if nonlinearity in _LINEAR_LIKE:
         return 1.0
     if nonlinearity == "tanh":
@@ -182,7 +180,8 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlineari
 
     Raises:
         ValueError: ``mode`` is not ``'fan_in'`` or ``'fan_out'``; ``nonlinearity`` is not one of
-            :data:`NONLINEARITIES` (the messages list the accepted names); ``t`` has fewer than 2 dimensions.
+            [`NONLINEARITIES`][minigrad.nn.init.NONLINEARITIES] (the messages list the accepted names); ``t`` has fewer
+            than 2 dimensions.
         TypeError: ``t`` is not a floating-point tensor.
     """
     _check_tensor("kaiming_uniform_", t)
@@ -199,7 +198,8 @@ def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearit
 
     Raises:
         ValueError: ``mode`` is not ``'fan_in'`` or ``'fan_out'``; ``nonlinearity`` is not one of
-            :data:`NONLINEARITIES` (the messages list the accepted names); ``t`` has fewer than 2 dimensions.
+            [`NONLINEARITIES`][minigrad.nn.init.NONLINEARITIES] (the messages list the accepted names); ``t`` has fewer
+            than 2 dimensions.
         TypeError: ``t`` is not a floating-point tensor.
     """
     _check_tensor("kaiming_normal_", t)

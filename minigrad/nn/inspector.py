@@ -7,7 +7,7 @@
     print(inspector.table())          # ||dL/dh_t|| for every layer, direction and t
     inspector.plot("grad_norms.png")  # gradient norm against time step (log scale)
 
-Inside the block every recurrent layer (:class:`~minigrad.nn.RNN`, ``LSTM``,
+Inside the block every recurrent layer ([`RNN`][minigrad.nn.RNN], ``LSTM``,
 ``GRU``) reports each time step's hidden state and gate activations; the
 inspector keeps the hidden states' gradients after ``backward()``. No model
 code changes. A layer called twice inside the block keeps its latest call.

@@ -224,7 +224,7 @@ class Softplus(Module):
     """Elementwise softplus ``(1/beta) log(1 + exp(beta x))``, and ``x`` where ``beta x > threshold``.
 
     Full relative precision in float32 for every x; see
-    :func:`minigrad.nn.functional.softplus` for the threshold at the defaults.
+    `minigrad.nn.functional.softplus` for the threshold at the defaults.
 
     Args:
         beta: the sharpness, nonzero.
@@ -296,7 +296,7 @@ class GELU(Module):
 
     Args:
         approximate: ``"none"`` (exact, with erf) or ``"tanh"``; see
-            :func:`minigrad.nn.functional.gelu`.
+            `minigrad.nn.functional.gelu`.
 
     Raises:
         ValueError: ``approximate`` is neither ``"none"`` nor ``"tanh"``.

@@ -1,4 +1,4 @@
-"""Loss functions as modules, thin wrappers over :mod:`minigrad.nn.functional`.
+"""Loss functions as modules, thin wrappers over [`minigrad.nn.functional`][minigrad.nn.functional].
 
 Shape legend: N batch, T time, C classes; ``...`` any leading dimensions.
 
@@ -138,8 +138,8 @@ class BCELoss(Module):
     """Binary cross-entropy on probabilities, ``-w [y log p + (1 - y) log(1 - p)]``, reduced.
 
     Each log is clamped at -100 as in PyTorch, so p exactly 0 or 1 gives a
-    finite loss and gradient; see :func:`minigrad.nn.functional.binary_cross_entropy`.
-    Prefer :class:`BCEWithLogitsLoss` on raw scores.
+    finite loss and gradient; see `minigrad.nn.functional.binary_cross_entropy`.
+    Prefer [`BCEWithLogitsLoss`][minigrad.nn.BCEWithLogitsLoss] on raw scores.
 
     Args:
         weight: optional rescaling of each element's loss, broadcast to the
@@ -180,11 +180,11 @@ class L1Loss(Module):
 class SmoothL1Loss(Module):
     """Smooth L1 loss: ``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, d = input - target.
 
-    See :func:`minigrad.nn.functional.smooth_l1_loss`.
+    See `minigrad.nn.functional.smooth_l1_loss`.
 
     Args:
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
-        beta: where the loss turns from quadratic to linear, >= 0 (0 gives :class:`L1Loss`).
+        beta: where the loss turns from quadratic to linear, >= 0 (0 gives [`L1Loss`][minigrad.nn.L1Loss]).
 
     Raises:
         ValueError: an unknown ``reduction`` or a negative ``beta``.
@@ -205,7 +205,7 @@ class SmoothL1Loss(Module):
 class HuberLoss(Module):
     """Huber loss: ``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``, d = input - target.
 
-    See :func:`minigrad.nn.functional.huber_loss`.
+    See `minigrad.nn.functional.huber_loss`.
 
     Args:
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
@@ -232,7 +232,7 @@ class KLDivLoss(Module):
 
     Use ``reduction='batchmean'`` for the KL divergence per sample; ``'mean'``
     (the default, as in PyTorch) also divides by the number of classes. See
-    :func:`minigrad.nn.functional.kl_div`.
+    `minigrad.nn.functional.kl_div`.
 
     Args:
         reduction: ``'mean'``, ``'batchmean'``, ``'sum'`` or ``'none'``.

@@ -2,7 +2,7 @@
 
 Shape legend: N batch, T time steps. One module for the rules that both twins
 of every recurrent layer (the composed loop and the fused kernel) and
-:class:`~minigrad.nn.Bidirectional` follow: a row of length n has real steps
+[`Bidirectional`][minigrad.nn.Bidirectional] follow: a row of length n has real steps
 0 .. n-1; at a padded step the state is carried and the output is zero.
 """
 

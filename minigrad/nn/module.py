@@ -16,7 +16,7 @@ from minigrad.tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A tensor that a :class:`Module` registers as trainable (``requires_grad=True`` by default)."""
+    """A tensor that a [`Module`][minigrad.nn.Module] registers as trainable (``requires_grad=True`` by default)."""
 
     __slots__ = ()
 

@@ -4,7 +4,7 @@ Shape legend: N batch, T time steps, I input features, H hidden units,
 D directions (2 if bidirectional else 1), L layers.
 
 A layer is a Python loop over time steps that applies one cell step (from
-:mod:`minigrad.nn.cells`) with the same weights at every step. The loop
+[`minigrad.nn.cells`][minigrad.nn.cells]) with the same weights at every step. The loop
 records an ordinary graph, the network unrolled in time, so
 backpropagation through time is ``loss.backward()`` on it.
 
@@ -72,7 +72,8 @@ def _check_impl(who: str, impl: Any) -> Any:
 
 
 class RNNBase(Module):
-    """Parameters, checks and the time loop shared by :class:`RNN`, :class:`LSTM` and :class:`GRU`."""
+    """Parameters, checks and the time loop shared by [`RNN`][minigrad.nn.RNN], [`LSTM`][minigrad.nn.LSTM] and
+    [`GRU`][minigrad.nn.GRU]."""
 
     gates = 1
     gate_names: tuple[str, ...] = ("h",)
@@ -155,7 +156,7 @@ class RNNBase(Module):
 
     # -- the recurrence of one cell type (overridden) --------------------------
     def step(self, xw: Tensor, state: Any, W_hh_T: Tensor, b_hh: Tensor | None) -> tuple[Any, dict]:
-        """One time step: ``(new state, gate activations)`` (see :mod:`minigrad.nn.cells`)."""
+        """One time step: ``(new state, gate activations)`` (see [`minigrad.nn.cells`][minigrad.nn.cells])."""
         raise NotImplementedError
 
     # -- checks -------------------------------------------------------------
@@ -231,7 +232,7 @@ class RNNBase(Module):
 
     def runs_fused(self, inspector: Any = None) -> bool:
         """The one place that chooses between the twins: the fused kernel unless this layer's
-        ``impl``, or else :func:`recurrent_impl`, asks for the composed loop, or the BPTT
+        ``impl``, or else [`recurrent_impl`][minigrad.nn.recurrent_impl], asks for the composed loop, or the BPTT
         inspector is recording (it reads every step's gates from the composed graph)."""
         return inspector is None and (self.impl or _default_impl.get()) == "fused"
 
@@ -253,7 +254,7 @@ class RNNBase(Module):
         return x, finals
 
     def _layers_fused(self, x: Tensor, hx: Any, mask: Any) -> tuple[Tensor, list]:
-        """The fused twin of :meth:`_layers`: time-major, one kernel per layer and direction."""
+        """The fused twin of `_layers`: time-major, one kernel per layer and direction."""
         T = x.shape[1]
         x = x.transpose(1, 0, 2)  # (T, N, I): each step's rows are contiguous
         mask = None if mask is None else x.backend.xp.ascontiguousarray(mask.transpose(1, 0, 2))
@@ -367,9 +368,9 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory over sequences (gate equations in :func:`~minigrad.nn.cells.lstm_step`).
+    """Long short-term memory over sequences (gate equations in [`lstm_step`][minigrad.nn.cells.lstm_step]).
 
-    Same arguments as :class:`RNN` without ``nonlinearity``. ``forward`` returns
+    Same arguments as [`RNN`][minigrad.nn.RNN] without ``nonlinearity``. ``forward`` returns
     ``(output, (h_n, c_n))``.
     """
 
@@ -387,9 +388,9 @@ class LSTM(RNNBase):
 
 
 class GRU(RNNBase):
-    """Gated recurrent unit over sequences (gate equations in :func:`~minigrad.nn.cells.gru_step`).
+    """Gated recurrent unit over sequences (gate equations in [`gru_step`][minigrad.nn.cells.gru_step]).
 
-    Same arguments as :class:`RNN` without ``nonlinearity``.
+    Same arguments as [`RNN`][minigrad.nn.RNN] without ``nonlinearity``.
     """
 
     gates = 3

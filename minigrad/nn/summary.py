@@ -86,10 +86,11 @@ class _Section:
 
 
 class Summary:
-    """The result of :func:`summary`; ``str()`` gives the table.
+    """The result of [`summary`][minigrad.nn.summary.summary]; ``str()`` gives the table.
 
     Attributes:
-        rows: one :class:`SummaryRow` per distinct parameter tensor, in ``named_parameters`` order.
+        rows: one [`SummaryRow`][minigrad.nn.summary.SummaryRow] per distinct parameter tensor, in ``named_parameters``
+            order.
         total_params: elements of all distinct parameters.
         trainable_params: elements of those with ``requires_grad``.
         non_trainable_params: ``total_params - trainable_params``.
@@ -141,10 +142,10 @@ def summary(model: Module) -> Summary:
     """Tabulate ``model``'s parameters: one row per tensor, then the totals.
 
     Args:
-        model: any :class:`Module`.
+        model: any [`Module`][minigrad.nn.Module].
 
     Returns:
-        A :class:`Summary`; print it for the table, or read ``rows``,
+        A [`Summary`][minigrad.nn.summary.Summary]; print it for the table, or read ``rows``,
         ``total_params`` and ``trainable_params``.
     """
     if not isinstance(model, Module):

@@ -1,14 +1,14 @@
 """Utilities for training recurrent networks, under PyTorch's names (``minigrad.nn.utils``).
 
-Gradient clipping (defined in :mod:`minigrad.nn.clip`):
+Gradient clipping (defined in [`minigrad.nn.clip`][minigrad.nn.clip]):
 
-- :func:`clip_grad_norm_`: rescale all gradients to a maximum joint norm.
-- :func:`clip_grad_value_`: clamp every gradient element to a range.
+- [`clip_grad_norm_`][minigrad.nn.clip_grad_norm_]: rescale all gradients to a maximum joint norm.
+- [`clip_grad_value_`][minigrad.nn.clip_grad_value_]: clamp every gradient element to a range.
 
-Truncated BPTT (defined in :mod:`minigrad.nn.tbptt`):
+Truncated BPTT (defined in [`minigrad.nn.tbptt`][minigrad.nn.tbptt]):
 
-- :func:`detach_state`: keep a hidden state's values, cut its graph.
-- :func:`time_chunks`: cut sequences into chunks of k time steps.
+- [`detach_state`][minigrad.nn.utils.detach_state]: keep a hidden state's values, cut its graph.
+- [`time_chunks`][minigrad.nn.utils.time_chunks]: cut sequences into chunks of k time steps.
 """
 
 from minigrad.nn.clip import clip_grad_norm_, clip_grad_value_

@@ -1,4 +1,4 @@
-"""Primitive differentiable ops, each a :class:`~minigrad.autograd.Function`.
+"""Primitive differentiable ops, each a `Function`.
 
 Everything else (mean, softmax, losses, recurrent cells) is composed from these.
 """

@@ -9,8 +9,8 @@ written out separately::
     sigmoid(x)  = 1 / (1 + e)   (x >= 0),    e / (1 + e)   (x < 0)
     sigmoid(-x) = e / (1 + e)   (x >= 0),    1 / (1 + e)   (x < 0)
 
-GELU needs the error function, which NumPy lacks: :func:`erf` and
-:func:`erfc` below are W. J. Cody's rational approximations, written once in
+GELU needs the error function, which NumPy lacks: `erf` and
+`erfc` below are W. J. Cody's rational approximations, written once in
 ``xp`` operations so that NumPy and CuPy share them.
 """
 
@@ -27,7 +27,7 @@ def _sigmoid(xp, e, positive):
 
 
 def _sigmoid_parts(xp, t):
-    """``(exp(-|t|), t >= 0)``: what :func:`_sigmoid` needs, for t and for -t."""
+    """``(exp(-|t|), t >= 0)``: what `_sigmoid` needs, for t and for -t."""
     return xp.exp(-xp.abs(t)), t >= 0
 
 

@@ -9,7 +9,7 @@ class BroadcastTo(Function):
     """A read-only view of ``x`` stretched to ``shape`` (NumPy broadcasting rules).
 
     Backward sums ``gy`` over the stretched and added axes, through
-    :func:`~minigrad.autograd.unbroadcast`.
+    `unbroadcast`.
     """
 
     def forward(self, x, shape):

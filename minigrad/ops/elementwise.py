@@ -1,7 +1,7 @@
 """Elementwise ops: forward and backward side by side.
 
 Binary ops broadcast like NumPy; their backward hands each gradient to
-:func:`~minigrad.autograd.unbroadcast`, the one place that undoes broadcasting.
+`unbroadcast`, the one place that undoes broadcasting.
 Unary ops save only what their derivative needs (the output for exp, tanh,
 sigmoid, sqrt; the input for log, abs, relu, clip).
 """

@@ -28,7 +28,7 @@ class Transpose(Function):
 class GetItem(Function):
     """``x[index]`` for basic slices and integer (or boolean) arrays.
 
-    Backward hands back ``gy`` placed at ``index`` (an :class:`IndexGrad`),
+    Backward hands back ``gy`` placed at ``index`` (an `IndexGrad`),
     which the engine adds into one zero buffer per input; with integer arrays
     it accumulates, so an index repeated k times receives k gradients.
     """

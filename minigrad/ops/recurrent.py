@@ -1,6 +1,6 @@
 """Fused sequence kernels: a whole RNN, LSTM or GRU layer direction as one op.
 
-Each class is the twin of a composed layer in :mod:`minigrad.nn.rnn` (the
+Each class is the twin of a composed layer in [`minigrad.nn.rnn`][minigrad.nn.rnn] (the
 readable loop of cell steps, whose graph is differentiated op by op): its
 forward runs every time step, and its backward is backpropagation through
 time written out by hand from the same equations. The tests compare the
@@ -25,10 +25,10 @@ The output is one array: ``(T + 1, N, H)``, the T outputs and then the final
 hidden state (``(T + 2, N, H)`` for LSTM, with the final cell state last).
 
 Each step is one small matrix product plus the gate arithmetic of
-:mod:`backends.recurrent` into preallocated buffers; in backward, the weight
+`backends.recurrent` into preallocated buffers; in backward, the weight
 gradient is one large product over all steps. With numba installed (the
 ``jit`` extra), small steps run the same time loops compiled
-(:mod:`backends.recurrent_jit`), and the tests compare both loops too.
+(`backends.recurrent_jit`), and the tests compare both loops too.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class RNNSequence(_Sequence):
 
 
 class LSTMSequence(_Sequence):
-    """LSTM over a sequence (equations in :func:`minigrad.nn.cells.lstm_step`).
+    """LSTM over a sequence (equations in [`minigrad.nn.cells.lstm_step`][minigrad.nn.cells.lstm_step]).
 
     Backward per step, latest first, with dh and dc flowing back from later steps::
 
@@ -207,7 +207,7 @@ class LSTMSequence(_Sequence):
 
 
 class GRUSequence(_Sequence):
-    """GRU over a sequence (equations in :func:`minigrad.nn.cells.gru_step`).
+    """GRU over a sequence (equations in [`minigrad.nn.cells.gru_step`][minigrad.nn.cells.gru_step]).
 
     Backward per step, latest first, with dh flowing back from later steps::
 

@@ -10,7 +10,7 @@ class TakeAlongAxis(Function):
 
     ``indices`` (an integer array with ``x``'s number of dimensions) broadcasts
     against ``x`` on every other axis and gets no gradient. Backward adds ``gy``
-    into zeros at the same positions (an :class:`IndexGrad` through the backend's
+    into zeros at the same positions (an `IndexGrad` through the backend's
     ``scatter_add``), so an index repeated k times receives k gradients.
     """
 

@@ -8,7 +8,7 @@
     >>> [round(v, 6) for v in w.tolist()]
     [0.8, -1.6]
 
-Gradient clipping lives in :mod:`minigrad.nn.utils`, as in PyTorch.
+Gradient clipping lives in `minigrad.nn.utils`, as in PyTorch.
 """
 
 from minigrad.optim import lr_scheduler

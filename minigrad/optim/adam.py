@@ -13,21 +13,24 @@ from minigrad.tensor import Tensor
 class Adam(Optimizer):
     r"""Adam (Kingma and Ba, 2015), PyTorch's default (non-amsgrad) formulation.
 
-    With gradient :math:`g_t` and step count :math:`t` (1, 2, ...):
+    With gradient \(g_t\) and step count \(t\) (1, 2, ...):
 
-    .. math::
-        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
-        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
-        \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t}
-            \frac{m_t}{\sqrt{v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+    $$
+    \begin{aligned}
+    g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+    m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+    v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+    \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t}
+        \frac{m_t}{\sqrt{v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+    \end{aligned}
+    $$
 
     Args:
         params: parameters or param groups.
-        lr: learning rate :math:`\gamma`.
-        betas: :math:`(\beta_1, \beta_2)`, decay rates of the moment estimates.
-        eps: :math:`\epsilon`, added to the denominator.
-        weight_decay: L2 penalty :math:`\lambda` added to the gradient.
+        lr: learning rate \(\gamma\).
+        betas: \((\beta_1, \beta_2)\), decay rates of the moment estimates.
+        eps: \(\epsilon\), added to the denominator.
+        weight_decay: L2 penalty \(\lambda\) added to the gradient.
     """
 
     decoupled_weight_decay = False
@@ -80,14 +83,14 @@ class AdamW(Adam):
     r"""Adam with decoupled weight decay (Loshchilov and Hutter, 2019).
 
     Before the Adam step (which then gets no L2 term), the weights shrink:
-    :math:`\theta_{t-1} \leftarrow \theta_{t-1} (1 - \gamma \lambda)`.
+    \(\theta_{t-1} \leftarrow \theta_{t-1} (1 - \gamma \lambda)\).
 
     Args:
         params: parameters or param groups.
-        lr: learning rate :math:`\gamma`.
-        betas: :math:`(\beta_1, \beta_2)`.
-        eps: :math:`\epsilon`.
-        weight_decay: :math:`\lambda` (default 1e-2, as in PyTorch).
+        lr: learning rate \(\gamma\).
+        betas: \((\beta_1, \beta_2)\).
+        eps: \(\epsilon\).
+        weight_decay: \(\lambda\) (default 1e-2, as in PyTorch).
     """
 
     decoupled_weight_decay = True

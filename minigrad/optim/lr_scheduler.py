@@ -80,7 +80,7 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict` of the same scheduler class.
+        """Restore a [`state_dict`][minigrad.optim.lr_scheduler.LRScheduler.state_dict] of the same scheduler class.
 
         Raises:
             ValueError: the keys differ from this scheduler's (the message lists the missing, the
@@ -101,8 +101,8 @@ class LRScheduler:
 class StepLR(LRScheduler):
     r"""Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
 
-    :math:`\eta_t = \eta_{t-1} \gamma` when :math:`t` is a multiple of ``step_size``,
-    else :math:`\eta_t = \eta_{t-1}`; so :math:`\eta_t = \eta_0 \gamma^{\lfloor t / s \rfloor}`.
+    \(\eta_t = \eta_{t-1} \gamma\) when \(t\) is a multiple of ``step_size``,
+    else \(\eta_t = \eta_{t-1}\); so \(\eta_t = \eta_0 \gamma^{\lfloor t / s \rfloor}\).
 
     Args:
         optimizer: the optimizer whose learning rates to schedule.
@@ -122,7 +122,7 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    r"""Multiply the learning rate by ``gamma`` every epoch: :math:`\eta_t = \eta_{t-1} \gamma`.
+    r"""Multiply the learning rate by ``gamma`` every epoch: \(\eta_t = \eta_{t-1} \gamma\).
 
     Args:
         optimizer: the optimizer whose learning rates to schedule.
@@ -138,23 +138,25 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    r"""Cosine annealing from the initial rate :math:`\eta_{max}` down to ``eta_min`` over ``T_max`` epochs.
+    r"""Cosine annealing from the initial rate \(\eta_{max}\) down to ``eta_min`` over ``T_max`` epochs.
 
     The closed form (SGDR without restarts) is
 
-    .. math::
-        \eta_t = \eta_{min} + \tfrac12 (\eta_{max} - \eta_{min}) (1 + \cos(\pi t / T_{max})),
+    $$
+    \eta_t = \eta_{min} + \tfrac12 (\eta_{max} - \eta_{min}) (1 + \cos(\pi t / T_{max})),
+    $$
 
     computed, like PyTorch, by the recursion
 
-    .. math::
-        \eta_t = \eta_{min} + (\eta_{t-1} - \eta_{min})
-            \frac{1 + \cos(\pi t / T_{max})}{1 + \cos(\pi (t - 1) / T_{max})},
+    $$
+    \eta_t = \eta_{min} + (\eta_{t-1} - \eta_{min})
+        \frac{1 + \cos(\pi t / T_{max})}{1 + \cos(\pi (t - 1) / T_{max})},
+    $$
 
     which carries on from a rate changed by hand. Where the denominator is zero
-    (:math:`t - 1` an odd multiple of :math:`T_{max}`, the bottom of the cosine)
+    (\(t - 1\) an odd multiple of \(T_{max}\), the bottom of the cosine)
     the step is the closed form's increment
-    :math:`\tfrac12 (\eta_{max} - \eta_{min}) (1 - \cos(\pi / T_{max}))`.
+    \(\tfrac12 (\eta_{max} - \eta_{min}) (1 - \cos(\pi / T_{max}))\).
     Past ``T_max`` the rate climbs back along the cosine.
 
     Args:

@@ -209,7 +209,7 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict`: hyper-parameters and per-parameter buffers.
+        """Restore a [`state_dict`][minigrad.optim.Optimizer.state_dict]: hyper-parameters and per-parameter buffers.
 
         The optimizer must have the same number of groups with the same
         number of parameters each, in the same order. Arrays are copied onto

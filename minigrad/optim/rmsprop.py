@@ -12,22 +12,25 @@ from minigrad.tensor import Tensor
 class RMSprop(Optimizer):
     r"""RMSprop (Hinton's lecture 6e), PyTorch's formulation.
 
-    .. math::
-        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
-        v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2 \\
-        \bar g_t &= \alpha \bar g_{t-1} + (1 - \alpha) g_t \quad \text{(centered)} \\
-        d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \ \text{(centered)}, \qquad
-              d_t = \sqrt{v_t} + \epsilon \ \text{(otherwise)} \\
-        b_t &= \mu b_{t-1} + g_t / d_t, \quad \theta_t = \theta_{t-1} - \gamma b_t \ \text{(momentum)} \\
-        \theta_t &= \theta_{t-1} - \gamma g_t / d_t \ \text{(no momentum)}
+    $$
+    \begin{aligned}
+    g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+    v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2 \\
+    \bar g_t &= \alpha \bar g_{t-1} + (1 - \alpha) g_t \quad \text{(centered)} \\
+    d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \ \text{(centered)}, \qquad
+          d_t = \sqrt{v_t} + \epsilon \ \text{(otherwise)} \\
+    b_t &= \mu b_{t-1} + g_t / d_t, \quad \theta_t = \theta_{t-1} - \gamma b_t \ \text{(momentum)} \\
+    \theta_t &= \theta_{t-1} - \gamma g_t / d_t \ \text{(no momentum)}
+    \end{aligned}
+    $$
 
     Args:
         params: parameters or param groups.
-        lr: learning rate :math:`\gamma`.
-        alpha: smoothing constant :math:`\alpha` of the squared-gradient average.
-        eps: :math:`\epsilon`, added after the square root.
-        weight_decay: L2 penalty :math:`\lambda` added to the gradient.
-        momentum: :math:`\mu`.
+        lr: learning rate \(\gamma\).
+        alpha: smoothing constant \(\alpha\) of the squared-gradient average.
+        eps: \(\epsilon\), added after the square root.
+        weight_decay: L2 penalty \(\lambda\) added to the gradient.
+        momentum: \(\mu\).
         centered: normalise by an estimate of the gradient's variance instead
             of its second moment.
     """

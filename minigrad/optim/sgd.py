@@ -12,23 +12,26 @@ from minigrad.tensor import Tensor
 class SGD(Optimizer):
     r"""Stochastic gradient descent, PyTorch's formulation.
 
-    With gradient :math:`g_t`, weight decay :math:`\lambda`, momentum :math:`\mu`,
-    dampening :math:`\tau` and learning rate :math:`\gamma`:
+    With gradient \(g_t\), weight decay \(\lambda\), momentum \(\mu\),
+    dampening \(\tau\) and learning rate \(\gamma\):
 
-    .. math::
-        g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
-        b_t &= g_t \ (t = 1), \qquad b_t = \mu b_{t-1} + (1 - \tau) g_t \ (t > 1) \\
-        g_t &\leftarrow g_t + \mu b_t \ \text{(nesterov)}, \qquad g_t \leftarrow b_t \ \text{(otherwise)} \\
-        \theta_t &= \theta_{t-1} - \gamma g_t
+    $$
+    \begin{aligned}
+    g_t &\leftarrow g_t + \lambda \theta_{t-1} \\
+    b_t &= g_t \ (t = 1), \qquad b_t = \mu b_{t-1} + (1 - \tau) g_t \ (t > 1) \\
+    g_t &\leftarrow g_t + \mu b_t \ \text{(nesterov)}, \qquad g_t \leftarrow b_t \ \text{(otherwise)} \\
+    \theta_t &= \theta_{t-1} - \gamma g_t
+    \end{aligned}
+    $$
 
-    (the momentum lines only when :math:`\mu > 0`).
+    (the momentum lines only when \(\mu > 0\)).
 
     Args:
         params: parameters or param groups.
-        lr: learning rate :math:`\gamma` (PyTorch's default, 1e-3).
-        momentum: :math:`\mu`.
-        dampening: :math:`\tau`, damps the gradient's contribution to the momentum buffer.
-        weight_decay: L2 penalty :math:`\lambda` added to the gradient.
+        lr: learning rate \(\gamma\) (PyTorch's default, 1e-3).
+        momentum: \(\mu\).
+        dampening: \(\tau\), damps the gradient's contribution to the momentum buffer.
+        weight_decay: L2 penalty \(\lambda\) added to the gradient.
         nesterov: Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
     """
 

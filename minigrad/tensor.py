@@ -8,6 +8,7 @@ when grad mode is on and an input requires grad.
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -105,7 +106,7 @@ class Tensor:
         backend: backend name (or object); None uses the default backend.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "backend", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "backend", "_ctx", "_retains_grad", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, backend: Any = None) -> None:
@@ -126,7 +127,7 @@ class Tensor:
             )
         self.data = array
         self.backend = be
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self._retains_grad = False
         self.requires_grad = False
@@ -139,13 +140,27 @@ class Tensor:
         t = object.__new__(cls)
         t.data = array
         t.backend = backend
-        t.grad = None
+        t._grad = None
         t._ctx = ctx
         t._retains_grad = False
         t.requires_grad = ctx is not None
         return t
 
     # -- attributes ---------------------------------------------------------
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient accumulated by ``backward()``: set on leaves that require grad, and on other
+        tensors only after ``retain_grad()``. Reading it on any other non-leaf warns (as PyTorch does)
+        and gives None."""
+        if self._grad is None and self._ctx is not None and not self._retains_grad:
+            warnings.warn("the .grad of a tensor that is not a leaf is not filled by backward(); call "
+                          ".retain_grad() on it before backward() to keep its gradient", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        self._grad = value
+
     @property
     def shape(self) -> tuple:
         return tuple(self.data.shape)

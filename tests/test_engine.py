@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import re
+import warnings
 import weakref
 
 import numpy as np
@@ -228,7 +229,11 @@ def test_retain_grad_on_non_leaf():
     np.testing.assert_allclose(x.grad.numpy(), 3 * (2 * 3 * xv + 1))
     m = x * 2.0
     (m * m).sum().backward()
-    assert m.grad is None  # non-leaf grads are not kept unless asked
+    with pytest.warns(UserWarning, match=r"not a leaf .*retain_grad\(\)"):
+        assert m.grad is None  # non-leaf grads are not kept unless asked, and reading one says so (as in torch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert h.grad is not None and x.grad is not None  # retained and leaf grads: no warning
 
 
 def test_retain_grad_requires_grad():

@@ -237,3 +237,40 @@ def test_nll_loss_errors_name_nll_loss():
         F.nll_loss(mg.zeros(2, 4), [0, 7])
     with pytest.raises(ValueError, match="^cross_entropy: logits"):
         F.cross_entropy(mg.zeros(3, 4), [0, 1])
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("weight", [np.ones(7), np.ones(3), np.ones((5, 2))], ids=["long", "short", "2d"])
+def test_functional_class_weights_are_checked_like_the_module(fn, weight):
+    """A weight of the wrong shape is a ValueError naming it, never a silent loss or a NumPy error."""
+    import minigrad.nn.functional as F
+
+    logits = mg.tensor(np.random.default_rng(0).standard_normal((4, 5)))
+    target = mg.tensor(np.array([0, 2, 4, 2]))
+    shape = str(weight.shape).replace("(", r"\(").replace(")", r"\)")
+    with pytest.raises(ValueError, match=rf"{fn}: weight must have shape \(C,\) = \(5,\).*got {shape}"):
+        getattr(F, fn)(logits, target, weight=mg.tensor(weight))
+
+
+def test_functional_class_weights_may_be_lists_and_match_torch():
+    torch = pytest.importorskip("torch")
+    import minigrad.nn.functional as F
+
+    rng = np.random.default_rng(1)
+    logits, target, weight = rng.standard_normal((6, 3)), np.array([0, 1, 2, 2, 1, 0]), [0.5, 2.0, 1.0]
+    got = F.cross_entropy(mg.tensor(logits), mg.tensor(target), weight=weight).item()
+    want = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(target),
+                                             weight=torch.tensor(weight, dtype=torch.float64)).item()
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_bce_with_logits_weight_in_the_function_matches_torch():
+    torch = pytest.importorskip("torch")
+    import minigrad.nn.functional as F
+
+    rng = np.random.default_rng(2)
+    x, y, w = rng.standard_normal((4, 3)), rng.random((4, 3)), rng.random(3)
+    got = F.binary_cross_entropy_with_logits(mg.tensor(x), mg.tensor(y), weight=mg.tensor(w)).item()
+    want = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(x), torch.tensor(y),
+                                                                weight=torch.tensor(w)).item()
+    assert got == pytest.approx(want, rel=1e-12)

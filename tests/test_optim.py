@@ -514,3 +514,15 @@ def test_cosine_closed_form_within_first_period():
         sched.step()
         closed = 0.02 + 0.5 * (0.2 - 0.02) * (1 + math.cos(math.pi * t / 8))
         assert sched.get_last_lr()[0] == pytest.approx(closed, abs=1e-12)
+
+
+def test_zero_grad_without_set_to_none_zeroes_the_gradient_in_place():
+    """As in PyTorch: a reference to ``p.grad`` taken before ``zero_grad(set_to_none=False)`` sees zeros."""
+    p = mg.nn.Parameter(mg.zeros(3))
+    opt = mg.optim.SGD([p], lr=0.1)
+    (p * mg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    held = p.grad
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is held and held.numpy().tolist() == [0.0, 0.0, 0.0]
+    opt.zero_grad()
+    assert p.grad is None

@@ -14,6 +14,7 @@ from typing import Any
 
 from backends.choices import did_you_mean
 from minigrad import ops
+from minigrad.backend import backend_of
 from minigrad.tensor import Tensor, _apply, _normalize_axis, concat, promote, where
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -165,6 +166,15 @@ def _nll(log_probs: Tensor, target: Any, ignore_index: Any, reduction: str, weig
             f"{log_probs.shape[:-1]} (class axis last), got {target.shape}"
         )
     C = log_probs.shape[-1]
+    if weight is not None:  # checked here, so the functions and the modules refuse the same weights
+        if isinstance(weight, Tensor):
+            backend_of(op, (log_probs, weight))
+        else:
+            weight = Tensor(weight, dtype=log_probs.dtype, backend=log_probs.backend)
+        if weight.shape != (C,):
+            raise ValueError(f"{op}: weight must have shape (C,) = ({C},), one per class of "
+                             f"{'logits' if op == 'cross_entropy' else 'log_probs'} {log_probs.shape}, "
+                             f"got {weight.shape}")
     t = target.data.reshape(-1)
     keep = None
     if ignore_index is not None:
@@ -189,7 +199,7 @@ def _nll(log_probs: Tensor, target: Any, ignore_index: Any, reduction: str, weig
 
 
 def binary_cross_entropy_with_logits(
-    logits: Tensor, target: Any, reduction: str = "mean", pos_weight: Any = None
+    logits: Tensor, target: Any, reduction: str = "mean", pos_weight: Any = None, weight: Any = None
 ) -> Tensor:
     """Binary cross-entropy on raw scores ``x`` with targets ``y`` in [0, 1], same shapes.
 
@@ -198,7 +208,9 @@ def binary_cross_entropy_with_logits(
     written without a sigmoid: softplus(t) = log(1 + e^t) is finite for any t
     and keeps float32's relative precision (the loss of a confident right
     answer, ~e^-|x|, does not round to 0). The gradient is
-    (1 - y) sigmoid(x) - p y sigmoid(-x), exact everywhere.
+    (1 - y) sigmoid(x) - p y sigmoid(-x), exact everywhere. ``weight``, broadcast
+    to the input's shape, rescales each element's loss (the mean stays a plain
+    mean over elements), as in PyTorch.
 
     Raises:
         ValueError: the shapes differ, or ``reduction`` is unknown.
@@ -207,6 +219,8 @@ def binary_cross_entropy_with_logits(
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     positive = target if pos_weight is None else logits._lift(pos_weight) * target
     loss = (1 - target) * _apply(ops.Softplus, logits) + positive * _apply(ops.Softplus, -logits)
+    if weight is not None:
+        loss = loss * logits._lift(weight)
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 

@@ -69,14 +69,9 @@ class BCEWithLogitsLoss(Module):
         self.pos_weight = pos_weight
 
     def forward(self, logits: Tensor, target: Any) -> Tensor:
-        pos_weight = None
-        if self.pos_weight is not None:
-            pos_weight = _as_tensor_like("BCEWithLogitsLoss", self.pos_weight, logits)
-        if self.weight is None:
-            return F.binary_cross_entropy_with_logits(logits, target, self.reduction, pos_weight)
-        loss = F.binary_cross_entropy_with_logits(logits, target, "none", pos_weight)
-        loss = loss * _as_tensor_like("BCEWithLogitsLoss", self.weight, logits)
-        return F._reduce(loss, self.reduction, "binary_cross_entropy_with_logits")
+        pos_weight = None if self.pos_weight is None else _as_tensor_like("BCEWithLogitsLoss", self.pos_weight, logits)
+        weight = None if self.weight is None else _as_tensor_like("BCEWithLogitsLoss", self.weight, logits)
+        return F.binary_cross_entropy_with_logits(logits, target, self.reduction, pos_weight, weight)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
@@ -110,14 +105,7 @@ class CrossEntropyLoss(Module):
         self.reduction = _check_reduction("CrossEntropyLoss", reduction)
 
     def forward(self, logits: Tensor, target: Any) -> Tensor:
-        weight = None
-        if self.weight is not None:
-            weight = _as_tensor_like("CrossEntropyLoss", self.weight, logits)
-            if logits.ndim and weight.shape != (logits.shape[-1],):
-                raise ValueError(
-                    f"CrossEntropyLoss: weight must have shape (C,) = ({logits.shape[-1]},) for logits "
-                    f"{logits.shape}, got {weight.shape}"
-                )
+        weight = None if self.weight is None else _as_tensor_like("CrossEntropyLoss", self.weight, logits)
         return F.cross_entropy(logits, target, ignore_index=self.ignore_index, reduction=self.reduction, weight=weight)
 
     def extra_repr(self) -> str:

@@ -142,13 +142,14 @@ class Optimizer:
 
     # -- gradients and steps ------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset every parameter's gradient: to None (default) or to zeros."""
+        """Reset every parameter's gradient: to None (default) or to zeros, in place (as in PyTorch: a
+        reference to ``p.grad`` taken before sees the zeros)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor._wrap(p.backend.xp.zeros_like(p.grad.data), p.backend)
+                    p.grad.data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; parameters without ``.grad`` are skipped.

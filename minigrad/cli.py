@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import click
 
@@ -56,7 +58,20 @@ def load_example(name: str) -> ModuleType:
     return module
 
 
-@click.group(invoke_without_command=True)
+class _MainGroup(click.Group):
+    """The ``minigrad`` group; under ``mpiexec``, a rank that fails (an exception, or a non-zero exit as click
+    makes on a usage error) ends the whole job instead of leaving the other ranks waiting."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except BaseException as e:
+            if "minigrad.distributed" in sys.modules:
+                sys.modules["minigrad.distributed"].abort_on_error(e)
+            raise
+
+
+@click.group(cls=_MainGroup, invoke_without_command=True)
 @click.version_option(minigrad.__version__, prog_name="minigrad")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -87,6 +102,23 @@ def info() -> None:
         click.echo(f"  {lib['internal_api']} {lib.get('version') or '(version unknown)'} "
                    f"({where.parent.name}/{where.name}): {n} thread{'s' * (n != 1)}")
     click.echo(f"BLAS threads in minigrad run: {_run_threads_status()}")
+    click.echo(f"distributed (--distributed): {_distributed_status()}")
+
+
+def _distributed_status() -> str:
+    """The MPI library mpi4py loads, the launcher seen in the environment and, with the cupy backend, NCCL."""
+    from minigrad.distributed import DistributedError, launcher_world, mpi_library
+    from minigrad.distributed.transport import nccl_problem
+
+    try:
+        size, launcher = launcher_world()
+        started = f"{launcher} ({size} processes)" if launcher else "none (a world of one; start with mpiexec -n N)"
+    except DistributedError as e:
+        started = f"(invalid: {e})"
+    gpu = ""
+    if backends.unavailable_reason("cupy") is None:
+        gpu = f"; nccl: {nccl_problem() or 'available'}"
+    return f"{mpi_library()}; launcher: {started}{gpu}"
 
 
 def _run_threads_status() -> str:

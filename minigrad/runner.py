@@ -37,6 +37,14 @@ BLAS threads: a run limits NumPy's (and SciPy's) BLAS to ``--threads N``, else
 ``$MINIGRAD_NUM_THREADS``, else one thread, for the duration of the run (see
 `resolve_threads`); if ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or
 ``MKL_NUM_THREADS`` is set instead, the BLAS keeps the threads that variable gave it.
+
+Data parallelism: ``mpiexec -n 4 minigrad run NAME --distributed`` runs one process per rank
+(`minigrad.distributed`). ``--batch-size`` stays the global batch; rank 0 alone prints, shows
+progress and writes ``--metrics``, ``--plot`` and ``--save``; ``--resume`` is read by rank 0 and
+broadcast. An example's loop calls `Run.shard` (or `Run.shard_rows`), then
+`Run.allreduce_gradients` after ``backward()`` and before clipping, and `Run.reduce_sums` for its
+figures: all of them do nothing in a world of one, so one loop serves both. Several processes started
+without ``--distributed`` are an error: each would train the whole model and write the same files.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager, redirect_stdout, suppress
 from time import perf_counter
 from typing import Any
 
@@ -56,6 +64,7 @@ import click
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import backends
+import minigrad.distributed as dist
 from minigrad.backend import use_backend
 from minigrad.creation import manual_seed
 from minigrad.io import atomic_write, load, save
@@ -226,6 +235,9 @@ def example_options(epochs: int = 5, seed: int = 0, checkpoints: bool = True, pl
                          help=f"BLAS threads for the run. [default: ${THREADS_ENV}, else {DEFAULT_THREADS}; "
                               f"with OPENBLAS_NUM_THREADS or OMP_NUM_THREADS set, what it says]"),
             click.option("--metrics", type=OutputPath((".json",)), help="Write the final figures as JSON here."),
+            click.option("--distributed", is_flag=True,
+                         help="Data-parallel training over the processes an MPI launcher started (mpiexec -n 4 "
+                              "...): --batch-size stays the global batch; rank 0 prints and writes."),
         ]
         if plot:
             options.append(click.option("--plot", type=OutputPath((".png",), needs="matplotlib"),
@@ -312,16 +324,21 @@ class Run:
         check_weights: refuse a ``--resume`` checkpoint, and stop after an epoch, when a tracked
             model's parameters hold nan or inf (False for a run whose lesson is a model that diverges).
 
+        distributed: join the processes an MPI launcher started (`minigrad.distributed.init`); on
+            ranks other than 0 the run is then quiet, prints nothing to stdout and writes no file.
+
     Raises:
         click.ClickException: an invalid ``$MINIGRAD_PROGRESS_SECONDS``; on entering, an
-            invalid thread count (`resolve_threads`), a backend not available here, or a
-            ``--resume`` file that is not a checkpoint of this example made with ``options``.
+            invalid thread count (`resolve_threads`), a backend not available here, a
+            ``--resume`` file that is not a checkpoint of this example made with ``options``,
+            several processes started without ``distributed``, or a world that cannot start
+            (`minigrad.distributed.DistributedError`).
     """
 
     def __init__(self, name: str, backend: str = "numpy", seed: int = 0, epochs: int = 1, quiet: bool = False,
                  metrics: str | None = None, plot: str | None = None, save: str | None = None,
                  resume: str | None = None, threads: int | None = None, options: dict | None = None,
-                 check_weights: bool = True, **_: Any) -> None:
+                 check_weights: bool = True, distributed: bool = False, **_: Any) -> None:
         self.name, self.backend, self.seed, self.n_epochs = name, backend, seed, epochs
         self.quiet, self.metrics_path, self.plot_path = quiet, metrics, plot
         self.save_path, self.resume_path = save, resume
@@ -338,23 +355,52 @@ class Run:
         self.threads_option = threads
         self.threads: int | None = None  # BLAS threads in force during the run (None: as the BLAS started)
         self.progress_seconds = _read_progress_seconds()
+        self.distributed = distributed
+        self.world = dist.World()  # a world of one until __enter__ joins the launcher's
 
     # -- context: backend, BLAS threads and Ctrl-C -------------------------------
     def __enter__(self) -> "Run":
         self.threads, _ = resolve_threads(self.threads_option)
-        if self.resume_path:
-            self._read_resume()
+        self._join_world()
         try:
-            self._stack.enter_context(use_backend(self.backend))
-        except (RuntimeError, ValueError) as e:  # e.g. cupy without a GPU: say why, no traceback
-            raise click.ClickException(str(e)) from None
-        if self.threads is not None:
-            load_blas()
-            self._stack.enter_context(threadpool_limits(limits=self.threads, user_api="blas"))  # undone on exit
+            if self.resume_path:
+                self._read_resume()
+            try:
+                self._stack.enter_context(use_backend(self.backend))
+            except (RuntimeError, ValueError) as e:  # e.g. cupy without a GPU: say why, no traceback
+                raise click.ClickException(str(e)) from None
+            if self.threads is not None:
+                load_blas()
+                self._stack.enter_context(threadpool_limits(limits=self.threads, user_api="blas"))  # undone on exit
+        except BaseException as e:
+            dist.abort_on_error(e)
+            self._stack.close()
+            raise
         manual_seed(self.seed)
         return self
 
+    def _join_world(self) -> None:
+        """``--distributed``: join the launcher's processes; ranks other than 0 go quiet and write nothing."""
+        try:
+            size, launcher = dist.launcher_world()
+            if not self.distributed:
+                if size > 1:
+                    raise click.ClickException(
+                        f"{size} processes were started ({launcher}) without --distributed: each would train "
+                        "the whole model and overwrite the same files; add --distributed")
+                return
+            self.world = dist.init(self.backend)
+        except dist.DistributedError as e:
+            raise click.ClickException(str(e)) from None
+        if not self.world.is_main:
+            self.quiet = True
+            self.metrics_path = self.plot_path = self.save_path = None
+            devnull = self._stack.enter_context(open(os.devnull, "w"))  # noqa: SIM115 - closed with the run
+            self._stack.enter_context(redirect_stdout(devnull))
+
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc is not None:  # a failing rank ends the whole job (no-op in a world of one)
+            dist.abort_on_error(SystemExit(130) if exc_type is KeyboardInterrupt else exc)
         self._stack.close()
         if exc_type is KeyboardInterrupt:
             if self.save_path and self._last_state is not None:
@@ -364,6 +410,43 @@ class Run:
                 click.echo("\ninterrupted", err=True)
             raise SystemExit(130)
         return False
+
+    # -- data parallelism (each a no-op in a world of one) ------------------------------
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0 (and in a run that is not distributed): the process that prints and writes."""
+        return self.world.is_main
+
+    def shard(self, loader: Any) -> Any:
+        """This rank's share of every batch of ``loader`` (a [`ShardedLoader`][minigrad.data.ShardedLoader]),
+        after giving every rank rank 0's ``loader.seed``; ``loader`` itself in a world of one."""
+        if self.world.size == 1:
+            return loader
+        from minigrad.data.sharded import ShardedLoader
+
+        loader.seed = dist.broadcast_object(loader.seed, w=self.world)
+        return ShardedLoader(loader, self.world.rank, self.world.size)
+
+    def shard_rows(self, n: int) -> slice:
+        """This rank's rows of a global batch of ``n`` rows: ``slice(rank, n, size)`` (may select none)."""
+        return slice(self.world.rank, n, self.world.size)
+
+    def allreduce_gradients(self, parameters: Any, weight: float) -> float:
+        """[`minigrad.distributed.allreduce_gradients`][minigrad.distributed.allreduce_gradients] in this run's
+        world: call after ``backward()``, before clipping; ``weight`` = this rank's examples in the step."""
+        return dist.allreduce_gradients(parameters, weight, w=self.world)
+
+    def reduce_sums(self, **values: float) -> dict[str, float]:
+        """Each value summed over ranks (float64): e.g. ``loss * n``, ``correct`` and ``n``."""
+        return dist.reduce_sums(w=self.world, **values)
+
+    def all_reduce(self, array: Any, op: str = "sum") -> Any:
+        """``array`` replaced in place by its element-wise ``op`` (sum, max, min) over ranks."""
+        return dist.all_reduce(array, op, w=self.world)
+
+    def broadcast_object(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank (e.g. an order of examples drawn from a per-rank stream)."""
+        return dist.broadcast_object(obj, w=self.world)
 
     def echo(self, message: str = "") -> None:
         """Print unless ``--quiet``."""
@@ -422,7 +505,7 @@ class Run:
     def _read_resume(self) -> None:
         """Read ``--resume`` and refuse it, in one line, unless it is this example's, made with ``options``."""
         path = self.resume_path
-        self.checkpoint = read_checkpoint(path, self.name)
+        self.checkpoint = self._read_once(path)
         saved = self.checkpoint.get("options") or {}
         for flag, value in self.options.items():
             if flag in saved and saved[flag] != value:
@@ -430,16 +513,45 @@ class Run:
                 raise click.ClickException(f"--resume {path}: the checkpoint was {made}, "
                                            f"{_asks(flag, value, saved[flag])}")
 
+    def _read_once(self, path: str) -> dict:
+        """`read_checkpoint` on rank 0, broadcast: every rank gets the same state, or the same error."""
+        if self.world.size == 1:
+            return read_checkpoint(path, self.name)
+        state, error = None, None
+        if self.world.is_main:
+            try:
+                state = read_checkpoint(path, self.name)
+            except click.ClickException as e:
+                error = e.message
+        state, error = dist.broadcast_object((state, error), w=self.world)
+        if error:
+            raise click.ClickException(error)
+        return state
+
     def track(self, extra: dict | None = None, **objects: Any) -> dict:
         """Name what checkpoints hold (objects with ``state_dict``/``load_state_dict``) plus ``extra`` data.
 
         With ``--resume``, loads the checkpoint into them now and returns its
-        ``extra`` data (e.g. a vocabulary); otherwise returns ``extra``.
+        ``extra`` data (e.g. a vocabulary); otherwise returns ``extra``. With ``--distributed``, the
+        models' parameters are then checked to agree on every rank and copied from rank 0.
+
+        Raises:
+            click.ClickException: a ``--resume`` checkpoint that does not fit; ranks whose models
+                differ (naming the first parameter that does).
         """
         self._tracked = objects
         self._extra = dict(extra or {})
-        if not self.resume_path:
-            return self._extra
+        if self.resume_path:
+            self._load_resumed(objects)
+        for key, obj in objects.items():
+            if hasattr(obj, "named_parameters") and self.world.size > 1:
+                try:
+                    dist.broadcast_parameters(obj, w=self.world)
+                except dist.DistributedError as e:
+                    raise click.ClickException(f"--distributed: {key}: {e}") from None
+        return self._extra
+
+    def _load_resumed(self, objects: dict) -> None:
         if self.checkpoint is None:  # tracked outside a ``with Run(...)`` block
             self._read_resume()
         state, path = self.checkpoint, self.resume_path
@@ -460,7 +572,6 @@ class Run:
         self.history = list(state.get("history", []))
         self._extra = dict(state.get("extra", {}))
         self._last_state = state
-        return self._extra
 
     def state(self, epoch: int) -> dict:
         """The checkpoint content after ``epoch`` completed epochs: a snapshot, which later epochs leave alone.
@@ -481,9 +592,15 @@ class Run:
         An epoch that leaves nan or inf in a tracked model's parameters stops the run with a one-line
         error and is not saved (the loss of its last step may still have been finite), unless the run
         was made with ``check_weights=False``.
+
+        Rank 0 of a distributed run draws from the stream of a single process; every other rank
+        from one of its own (``--seed``, epoch and rank), so dropout masks differ between ranks.
         """
         for epoch in range(self.start_epoch, self.n_epochs):
-            manual_seed(self.seed * 100_003 + epoch)
+            seed = self.seed * 100_003 + epoch
+            if self.world.rank:
+                seed = (seed * 1_000_003 + self.world.rank) % 2**62
+            manual_seed(seed)
             yield epoch
             broken = non_finite_parameters(self._tracked) if self.check_weights else []
             if broken:

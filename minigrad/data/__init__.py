@@ -13,7 +13,8 @@ Modules: ``text`` (``tokenize``, ``clean_markup``), ``vocab`` (``Vocab``),
 (``read_labeled_text``), ``corpora`` (``read_corpus`` for class folders, JSON
 Lines, TSV and CSV, gzipped or not; ``train_valid_split``; ``truncate``),
 ``embeddings`` (``read_word_vectors``: GloVe and word2vec text files),
-``loader`` (``DataLoader``). Everything here works on NumPy arrays and Python
+``loader`` (``DataLoader``), ``sharded`` (``ShardedLoader``: one rank's rows of
+each batch, for data-parallel training). Everything here works on NumPy arrays and Python
 lists; wrap a batch in ``minigrad.tensor`` (or an ``Embedding``) to train.
 """
 
@@ -22,6 +23,7 @@ from minigrad.data.embeddings import read_word_vectors
 from minigrad.data.loader import DataLoader
 from minigrad.data.readers import read_labeled_text
 from minigrad.data.sequences import one_hot, pad_sequences
+from minigrad.data.sharded import ShardedLoader
 from minigrad.data.text import clean_markup, tokenize
 from minigrad.data.vocab import PAD, PAD_ID, UNK, UNK_ID, Vocab
 
@@ -31,6 +33,7 @@ __all__ = [
     "UNK",
     "UNK_ID",
     "DataLoader",
+    "ShardedLoader",
     "Vocab",
     "clean_markup",
     "one_hot",

@@ -158,8 +158,21 @@ class DataLoader:
         batches = self.batch_indices(self.epoch)
         self.epoch += 1
         for index in batches:
-            ids, lengths = pad_sequences([self._ids[i] for i in index], padding="post", value=0, dtype="int64")
-            yield ids, lengths, self._labels[index]
+            yield self.collate(index)
+
+    @property
+    def num_examples(self) -> int:
+        """The number of examples in the dataset (``len()`` is the number of batches)."""
+        return len(self._ids)
+
+    def collate(self, index: Sequence[int] | np.ndarray) -> Batch:
+        """The batch of the examples at dataset positions ``index``: ``(ids (B, T), lengths (B,), labels (B,))``,
+        padded with 0 to the longest of them; an empty ``index`` gives a batch of 0 rows (``ids`` (0, 0))."""
+        index = np.asarray(index, dtype=np.int64)
+        if index.size == 0:
+            return np.zeros((0, 0), dtype=np.int64), np.zeros(0, dtype=np.int64), self._labels[index]
+        ids, lengths = pad_sequences([self._ids[i] for i in index], padding="post", value=0, dtype="int64")
+        return ids, lengths, self._labels[index]
 
     # -- statistics --------------------------------------------------------
     def padding_fraction(self, epoch: int | None = None) -> float:

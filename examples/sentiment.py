@@ -283,15 +283,21 @@ def train_bag_of_words(train_ids: list[np.ndarray], train_y: np.ndarray, valid_i
     return model, train_accuracy, predictions(valid_ids, valid_y)
 
 
-def predict_all(model: SentimentRNN, loader: DataLoader) -> np.ndarray:
-    """The predicted class of every example of ``loader``'s dataset, in dataset order (eval mode, no graph)."""
+def predict_all(model: SentimentRNN, loader: DataLoader, run: Run | None = None) -> np.ndarray:
+    """The predicted class of every example of ``loader``'s dataset, in dataset order (eval mode, no graph).
+
+    With ``run`` (``--distributed``), each rank predicts its shard of every batch and the predictions are
+    summed over ranks into one array: every rank gets all of them, each computed once.
+    """
     model.eval()
-    predictions = np.zeros(sum(len(index) for index in loader.batch_indices()), dtype=np.int64)
+    predictions = np.zeros(loader.num_examples, dtype=np.int64)
+    shard = run.shard(loader) if run is not None else loader
     with mg.no_grad():
-        for index, (ids, lengths, y) in zip(loader.batch_indices(), loader):
-            predictions[index] = loss_and_predictions(model(ids, lengths), y)[1]
+        for index, (ids, lengths, y) in zip(shard.batch_indices(), shard):
+            if len(index):
+                predictions[index] = loss_and_predictions(model(ids, lengths), y)[1]
     model.train()
-    return predictions
+    return run.all_reduce(predictions) if run is not None else predictions
 
 
 # -- plot and prediction ------------------------------------------------------------------
@@ -329,7 +335,7 @@ def load_for_prediction(run: Run, opts: dict, option: str) -> tuple[SentimentRNN
     """``(model in eval mode, vocabulary, classes, preprocessing)`` from the ``--resume`` checkpoint alone."""
     if not opts["resume"]:
         raise click.UsageError(f"{option} needs a checkpoint: --resume PATH (write one with --save PATH)")
-    extra = mg.load(opts["resume"]).get("extra", {})
+    extra = run.checkpoint.get("extra", {})
     if "vocab" not in extra or "config" not in extra:
         raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
     vocab, config, classes = Vocab(extra["vocab"]), extra["config"], list(extra["classes"])
@@ -422,9 +428,9 @@ def evaluate_only(run: Run, opts: dict) -> None:
     """``--resume CKPT --test PATH`` without ``--train``: evaluate the saved model, no training."""
     model, vocab, classes, prep = load_for_prediction(run, opts, "--test")
     report = evaluate_test(run, model, vocab, classes, prep, opts)
-    if opts["plot"]:
-        plot_confusion_matrix(opts["plot"], report)
-        run.echo(f"plot: {opts['plot']} (the --test confusion matrix)")
+    if run.plot_path:
+        plot_confusion_matrix(run.plot_path, report)
+        run.echo(f"plot: {run.plot_path} (the --test confusion matrix)")
     run.finish(f"sentiment: {opts['resume']} test accuracy {report['accuracy']:.3f} on {opts['test_path']}",
                test_accuracy=report["accuracy"], test=report, data=opts["test_path"], classes=classes)
 
@@ -482,10 +488,10 @@ def load_texts(opts: dict) -> tuple[bool, str, list[str], list, list[str], list]
     return True, f"{opts['train_path']} (validation: {opts['valid_split']:g} of it, seed {opts['seed']})", *split
 
 
-def vocab_and_config(opts: dict, train_tokens: list[list[str]], classes: list) -> tuple[Vocab, dict]:
+def vocab_and_config(run: Run, opts: dict, train_tokens: list[list[str]], classes: list) -> tuple[Vocab, dict]:
     """The vocabulary and the model's architecture: new ones, or the ``--resume`` checkpoint's."""
     if opts["resume"]:
-        saved = mg.load(opts["resume"]).get("extra", {})
+        saved = run.checkpoint.get("extra", {})
         if "vocab" not in saved or "config" not in saved:
             raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
         check_same_config({"pooling": "last", **saved["config"]}, opts)
@@ -542,6 +548,8 @@ def check_options(opts: dict) -> None:
         raise click.UsageError("--data generated contradicts --train/--valid: leave --data out, or give "
                                "--data files")
     mode = predicting or ("--test with --resume and no --train" if evaluating else None)
+    if mode and opts["distributed"]:
+        raise click.UsageError(f"--distributed trains on several processes; {mode} runs in one: leave it out")
     for key in CHECKPOINT_FIXES if mode else ():
         if typed(key):
             flag = "--" + {"cell": "model"}.get(key, key).replace("_", "-")
@@ -645,7 +653,7 @@ def main(**opts: Any) -> None:
         prep = {"clean_markup": opts["clean_markup"], "max_len": opts["max_len"], "keep": opts["keep"]}
         train_tokens = preprocess(train_texts, prep)
         valid_tokens = preprocess(valid_texts, prep)
-        vocab, config = vocab_and_config(opts, train_tokens, classes)
+        vocab, config = vocab_and_config(run, opts, train_tokens, classes)
         train_ids = encode_all(vocab, train_tokens, opts["train_path"] or "generated training data")
         valid_ids = encode_all(vocab, valid_tokens, opts["valid_path"] or "generated validation data")
         class_index = {c: i for i, c in enumerate(classes)}
@@ -680,6 +688,7 @@ def main(**opts: Any) -> None:
 
         # padded batches of reviews of similar lengths
         train_loader = DataLoader(list(zip(train_ids, train_y)), batch_size=opts["batch_size"], seed=opts["seed"])
+        shard = run.shard(train_loader)  # --distributed: this rank's rows of each batch (the loader itself without)
         valid_loader = DataLoader(list(zip(valid_ids, valid_y)), batch_size=256, shuffle=False)
         padding = train_loader.padding_fraction(0)
         padding_unbucketed = DataLoader(list(zip(train_ids, train_y)), batch_size=opts["batch_size"],
@@ -690,26 +699,29 @@ def main(**opts: Any) -> None:
         train_time = 0.0
         for epoch in run.epochs():
             epoch_started = time.perf_counter()
-            train_loader.set_epoch(epoch)  # the batches of an epoch depend on --seed and the epoch only
+            shard.set_epoch(epoch)  # the batches of an epoch depend on --seed and the epoch only
             total_loss = correct = 0.0
-            batches = run.progress(train_loader, label=f"epoch {epoch + 1}", length=len(train_loader),
+            batches = run.progress(shard, label=f"epoch {epoch + 1}", length=len(shard),
                                    count=lambda batch: int(np.sum(batch[1])))
             for step, (ids, lengths, y) in enumerate(batches, start=1):
-                loss, predicted = loss_and_predictions(model(ids, lengths), y)
-                run.check_loss(loss.item(), epoch, step)
                 opt.zero_grad()
-                loss.backward()
+                if len(y):  # --distributed: a short last batch may leave this rank no review
+                    loss, predicted = loss_and_predictions(model(ids, lengths), y)
+                    run.check_loss(loss.item(), epoch, step)
+                    loss.backward()
+                    total_loss += loss.item() * len(y)
+                    correct += int((predicted == y).sum())
+                run.allreduce_gradients(model.parameters(), weight=len(y))  # then clip the global gradient
                 mg.nn.clip_grad_norm_(model.parameters(), opts["clip"])
                 opt.step()
-                total_loss += loss.item() * len(y)
-                correct += int((predicted == y).sum())
+            sums = run.reduce_sums(loss=total_loss, correct=correct)
             seconds = time.perf_counter() - epoch_started
             train_time += seconds
-            accuracy = float((predict_all(model, valid_loader) == valid_y).mean())
-            run.log(epoch, loss=total_loss / len(train_y), train_accuracy=correct / len(train_y),
+            accuracy = float((predict_all(model, valid_loader, run) == valid_y).mean())
+            run.log(epoch, loss=sums["loss"] / len(train_y), train_accuracy=sums["correct"] / len(train_y),
                     valid_accuracy=accuracy, seconds=round(seconds))
 
-        predictions = predict_all(model, valid_loader)
+        predictions = predict_all(model, valid_loader, run)
         valid_accuracy = float((predictions == valid_y).mean())
         best = max(run.history, key=lambda h: h["valid_accuracy"], default={"epoch": 0, "valid_accuracy": 0.0})
         name = ("bi" if config["bidirectional"] else "") + config["cell"]
@@ -721,11 +733,11 @@ def main(**opts: Any) -> None:
                 run.echo(f"  {kind:12} ({row['count']:4} reviews)  {row['bow_valid_accuracy']:12.3f}  "
                          f"{row['valid_accuracy']:6.3f}  {row['example']!r}")
         test = evaluate_test(run, model, vocab, classes, prep, opts) if opts["test_path"] else None
-        if opts["plot"]:
-            plot_curves(opts["plot"], run.history, bow_accuracy, name)
-            run.echo(f"plot: {opts['plot']}")
+        if run.plot_path:
+            plot_curves(run.plot_path, run.history, bow_accuracy, name)
+            run.echo(f"plot: {run.plot_path}")
             if test is not None:
-                path = confusion_plot_path(opts["plot"])
+                path = confusion_plot_path(run.plot_path)
                 plot_confusion_matrix(path, test)
                 run.echo(f"plot: {path} (the --test confusion matrix)")
         elapsed = time.perf_counter() - started

@@ -83,7 +83,7 @@ def broadcast_parameters(parameters: Any, root: int = 0, w: World | None = None)
     if w.size == 1:
         return
     named = _named(parameters)
-    check_same_parameters(named, w)
+    check_same_parameters(dict(named), w)
     for _, p in named:
         transport = HostTransport(w, p.backend)
         host = p.data if p.backend.xp is transport.host and p.data.flags.c_contiguous else p.backend.to_numpy(p.data)

@@ -218,20 +218,28 @@ def main(cell, hidden, embed, train_size, valid_size, min_len, max_len, p_marker
         results = {}
         for epoch in run.epochs():
             order = mg.get_backend().permutation(train_size)  # the same batches for every model
+            order = run.broadcast_object(order)  # --distributed: rank 0's order on every rank
             batches = [order[s:s + batch_size] for s in range(0, train_size, batch_size)]
             losses = {k: 0.0 for k in models}
             for step, rows in enumerate(run.progress(batches, label=f"epoch {epoch + 1}"), start=1):
+                rows = rows[run.shard_rows(len(rows))]  # --distributed: this rank's rows of the batch
                 n = [lengths[r] for r in rows]
-                T = max(n)
+                T = max(n, default=0)
                 x, y = ids[rows, :T], tags[rows, :T]
+                tokens = int((y != IGNORE).sum())  # what the mean loss divides by
                 for k, model in models.items():
-                    loss = F.cross_entropy(model(x, n), y, ignore_index=IGNORE)
-                    run.check_loss(loss.item(), epoch, step)
                     optimizers[k].zero_grad()
-                    loss.backward()
+                    value = 0.0
+                    if tokens:
+                        loss = F.cross_entropy(model(x, n), y, ignore_index=IGNORE)
+                        value = loss.item()
+                        run.check_loss(value, epoch, step)
+                        loss.backward()
+                    run.allreduce_gradients(model.parameters(), weight=tokens)  # before clipping
                     mg.nn.clip_grad_norm_(model.parameters(), max_norm=5.0)
                     optimizers[k].step()
-                    losses[k] += loss.item() / len(batches)
+                    sums = run.reduce_sums(loss=value * tokens, tokens=tokens)
+                    losses[k] += sums["loss"] / sums["tokens"] / len(batches)
             results = {k: accuracy(m, *valid) for k, m in models.items()}
             run.log(epoch, loss_forward=losses["forward"], loss_bidirectional=losses["bidirectional"],
                     **{f"acc_{k}": v for k, v in results.items()})

@@ -245,6 +245,9 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
         raise click.BadParameter(f"--prompt {prompt!r}{default} has characters that are not in {text_path}: "
                                  f"{unknown}")
     with Run("charlm", options={"--hidden": hidden, "--embed": embed, "--layers": layers}, **opts) as run:
+        if batch_size < run.world.size:
+            raise click.ClickException(f"--batch-size {batch_size} streams cannot be shared by {run.world.size} "
+                                       "processes: give each at least one stream")
         if run.checkpoint and run.checkpoint.get("extra", {}).get("vocab") != chars:
             raise click.ClickException(f"--resume {opts['resume']}: the checkpoint was trained on another text "
                                        f"(its vocabulary differs from {text_path}'s)")
@@ -267,8 +270,10 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
 
         for epoch in run.epochs():
             # a new offset each epoch moves the chunk boundaries; Run seeded it, so a resumed run repeats it
-            offset = int(mg.get_backend().permutation(bptt)[0])
+            offset = run.broadcast_object(int(mg.get_backend().permutation(bptt)[0]))  # rank 0's everywhere
             x, y = streams(train_ids, batch_size, offset)
+            rows = run.shard_rows(batch_size)  # --distributed: this rank's streams
+            x, y = x[rows], y[rows]
             state, total, norms = None, 0.0, []
             chunks = list(time_chunks(mg.tensor(x), mg.tensor(y), size=bptt))
             for step, (xc, yc) in enumerate(run.progress(chunks, label=f"epoch {epoch + 1}"), start=1):
@@ -278,12 +283,14 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
                 run.check_loss(value, epoch, step)
                 opt.zero_grad()
                 loss.backward()
+                run.allreduce_gradients(model.parameters(), weight=yc.numel())  # then clip the global gradient
                 if clip > 0:
                     norms.append(mg.nn.clip_grad_norm_(model.parameters(), max_norm=clip))
                 opt.step()
                 state = detach_state(state)  # carry the values into the next chunk, cut the graph
                 total += value * yc.numel()
-            train_nats = total / y.size
+            sums = run.reduce_sums(total=total, count=y.size)
+            train_nats = sums["total"] / sums["count"]
             valid_nats = evaluate(model, vx, vy, chunk=128)
             run.log(epoch, train_bpc=train_nats / LN2, valid_bpc=valid_nats / LN2,
                     valid_perplexity=perplexity(valid_nats), grad_norm=float(np.mean(norms)) if norms else 0.0)

@@ -174,11 +174,15 @@ def main(lengths: list[int], steps_per_epoch: int, hidden: int, batch: int, lr: 
                     rng = np.random.default_rng([run.seed, T, 0, epoch])  # every model type sees the same batches
                     start = time.perf_counter()
                     for step in run.progress(range(1, steps_per_epoch + 1), label=f"epoch {epoch + 1} T={T} {kind}"):
-                        x, y = make_batch(rng, batch, T)
-                        loss = F.binary_cross_entropy_with_logits(model(x), y)
-                        run.check_loss(loss.item(), epoch, step)
+                        x, y = make_batch(rng, batch, T)  # the global batch: the same on every rank
+                        rows = run.shard_rows(batch)  # --distributed: this rank's rows of it
+                        x, y = x[rows], y[rows]
                         opt.zero_grad()
-                        loss.backward()
+                        if x.shape[0]:
+                            loss = F.binary_cross_entropy_with_logits(model(x), y)
+                            run.check_loss(loss.item(), epoch, step)
+                            loss.backward()
+                        run.allreduce_gradients(model.parameters(), weight=x.shape[0])
                         opt.step()
                     seconds[kind] += time.perf_counter() - start
                     figures[f"{kind}_T{T}"] = accuracy(model, *valid[T])

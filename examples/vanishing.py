@@ -131,19 +131,31 @@ class ReluModel(mg.nn.Module):
         return self.head(output[:, -1])
 
 
-def sgd_step(model: ReluModel, opt: mg.optim.SGD, x: mg.Tensor, y: mg.Tensor, max_norm: float | None) -> dict:
-    """One full-batch step; returns the loss and the gradient norm before and after clipping."""
+def sgd_step(model: ReluModel, opt: mg.optim.SGD, x: mg.Tensor, y: mg.Tensor, max_norm: float | None,
+             run: Run) -> dict:
+    """One full-batch step; returns the loss and the gradient norm before and after clipping.
+
+    With ``--distributed`` each rank takes its rows of the batch; the gradients are all-reduced
+    before they are measured and clipped, so the step is the one of a single process.
+    """
     params = list(model.parameters())
+    rows = run.shard_rows(x.shape[0])
+    x, y = x[rows], y[rows]
     with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point: let it become inf/nan
-        loss = F.mse_loss(model(x), y)
         opt.zero_grad()
-        loss.backward()
+        value = 0.0
+        if x.shape[0]:
+            loss = F.mse_loss(model(x), y)
+            value = loss.item()
+            loss.backward()
+        run.allreduce_gradients(params, weight=x.shape[0])
         before = grad_norm(params)
         if max_norm is not None:
             mg.nn.utils.clip_grad_norm_(params, max_norm)
         after = grad_norm(params)
         opt.step()
-    return {"loss": loss.item(), "before": before, "after": after}
+    sums = run.reduce_sums(loss=value * x.shape[0], n=x.shape[0])
+    return {"loss": sums["loss"] / sums["n"], "before": before, "after": after}
 
 
 @click.command()
@@ -209,8 +221,8 @@ def main(steps: int, hidden: int, features: int, batch: int, every: int, forget_
                      f" without and with clip_grad_norm_(max_norm={max_norm:g})")
             run.echo(" step  unclipped: loss  grad norm   |  clipped: loss  grad norm before -> after")
             for epoch in run.epochs():
-                a = sgd_step(unclipped, opt_unclipped, x, y, None)
-                b = sgd_step(clipped, opt_clipped, x, y, max_norm)
+                a = sgd_step(unclipped, opt_unclipped, x, y, None, run)
+                b = sgd_step(clipped, opt_clipped, x, y, max_norm, run)
                 run.history.append({"epoch": epoch + 1, "loss_unclipped": finite_or_none(a["loss"]),
                                     "grad_norm_unclipped": finite_or_none(a["before"]),
                                     "loss_clipped": finite_or_none(b["loss"]),

@@ -129,6 +129,11 @@ ROWS = [
     ("sentiment", "--lr -1", "'--lr': -1.0 is not in the range x>0"),
     ("sentiment", "--valid-split nan", "'--valid-split': 'nan' is not a finite number"),
     ("sentiment", "--max-vocab 1", "'--max-vocab': 1 is not in the range x>=2"),
+    ("seq2seq", "--max-len 2", "--min-len 3 (the default) is above --max-len 2"),
+    ("seq2seq", "--teacher-forcing 1.5", "'--teacher-forcing': 1.5 is not in the range 0<=x<=1"),
+    ("seq2seq", "--task copy", "'--task': 'copy' is not one of 'reverse', 'sort'"),
+    ("seq2seq", "--min-len 1 --max-len 1 --train-size 100 --valid-size 20",
+     "--valid-size 20: strings of --min-len 1 to --max-len 1 digits gave only"),
     # -- input files -------------------------------------------------------------------------------------
     ("charlm", "--text {d}/latin1.txt", "--text {d}/latin1.txt: not UTF-8 text (byte 0xe9 at offset 15, line 2)"),
     ("charlm", "--text {d}/empty.txt", "--text {d}/empty.txt: the file is empty"),

@@ -9,7 +9,7 @@
 
 from minigrad import data, nn, optim
 from minigrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
-from minigrad.autograd import GraphStats, enable_grad, graph_stats, is_grad_enabled, no_grad
+from minigrad.autograd import Function, GraphStats, enable_grad, graph_stats, is_grad_enabled, no_grad
 from minigrad.backend import default_backend_name, get_backend, set_backend, use_backend
 from minigrad.creation import (
     arange,
@@ -28,15 +28,17 @@ from minigrad.creation import (
 )
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.io import load, save
-from minigrad.tensor import Tensor, argmax, argmin, broadcast_to, concat, matmul, maximum, minimum, stack, where
+from minigrad.tensor import Tensor, apply, argmax, argmin, broadcast_to, concat, matmul, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "Function",
     "GradcheckError",
     "GraphStats",
     "Tensor",
+    "apply",
     "arange",
     "argmax",
     "argmin",

@@ -16,7 +16,7 @@ import backends
 from backends import Backend
 from minigrad import autograd, ops
 from minigrad.anomaly import _anomaly_mode, check_forward
-from minigrad.autograd import _grad_enabled, check_freed, run_backward
+from minigrad.autograd import Function, _grad_enabled, check_freed, run_backward
 from minigrad.backend import backend_of, get_backend
 from minigrad.dtypes import result_type
 
@@ -59,6 +59,32 @@ def _apply(fn_cls: type, *parents: "Tensor", **options: Any) -> "Tensor":
     if anomaly is not None:
         check_forward(fn, parents, y, record, anomaly)
     return Tensor._wrap(y, backend, fn if record else None)
+
+
+def apply(fn: type, *inputs: "Tensor", **options: Any) -> "Tensor":
+    """Run the op ``fn``, a [`Function`][minigrad.Function] subclass, on ``inputs`` and record it for backward.
+
+    The way to call an op of your own (PyTorch's ``MyFunction.apply(x)``):
+    ``fn.forward`` receives the inputs' arrays and the keyword ``options``,
+    and the result is a tensor whose ``backward()`` calls ``fn.backward``.
+    All inputs must be tensors of one backend; wrap constants with
+    [`tensor`][minigrad.tensor] first. See the page *Autograd from scratch*.
+
+        >>> y = mg.apply(Square, x)        # class Square(mg.Function): ...
+
+    Raises:
+        TypeError: ``fn`` is not a `Function` subclass, or an input is not a Tensor.
+        RuntimeError: the inputs live on different backends (the message names both and the fix).
+    """
+    if not (isinstance(fn, type) and issubclass(fn, Function)):
+        raise TypeError(f"apply: expected a subclass of minigrad.Function, got {fn!r}")
+    if not inputs:
+        raise TypeError(f"apply: {fn.__name__} needs at least one input tensor")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"apply: input {i} of {fn.__name__} is a {type(x).__name__}, expected a Tensor "
+                            f"(wrap it with minigrad.tensor(...))")
+    return _apply(fn, *inputs, **options)
 
 
 def _normalize_axis(op: str, axis: int | Sequence[int] | None, ndim: int) -> tuple | None:
@@ -177,6 +203,15 @@ class Tensor:
     def is_leaf(self) -> bool:
         """True for tensors not produced by a recorded op (inputs and parameters)."""
         return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Any:
+        """The recorded op that produced this tensor (a [`Function`][minigrad.Function]), None for a leaf.
+
+        Its ``parents`` are the op's input tensors, so walking them from a loss
+        visits the whole graph, as PyTorch's ``grad_fn.next_functions`` does.
+        """
+        return self._ctx
 
     def numel(self) -> int:
         return int(self.data.size)

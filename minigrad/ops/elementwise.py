@@ -8,6 +8,7 @@ sigmoid, sqrt; the input for log, abs, relu, clip).
 
 from __future__ import annotations
 
+import functools
 import math
 
 from minigrad.autograd import Function, unbroadcast
@@ -191,9 +192,11 @@ class Sigmoid(Function):
         return (gy * d,)
 
 
+@functools.cache
 def _exp_floor(xp, dtype):
-    """The most negative x whose exp(-x) is finite in ``dtype`` (with a margin of 0.01)."""
-    return xp.asarray(0.01 - math.log(float(xp.finfo(dtype).max)), dtype=dtype)
+    """The most negative x whose exp(-x) is finite in ``dtype`` (with a margin of 0.01), as a Python float
+    (a weak scalar: it keeps the array's dtype), computed once per dtype."""
+    return 0.01 - math.log(float(xp.finfo(dtype).max))
 
 
 class Relu(Function):

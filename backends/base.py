@@ -24,6 +24,15 @@ DTYPES = (
 )  # the dtype names a tensor can have: floating point, integer and boolean
 
 
+def is_device_array(a: Any) -> bool:
+    """True for an array of a device library (CuPy's or a third party's): not a NumPy array, it has a
+    ``shape``, a ``dtype`` and CuPy's explicit host transfer ``get()``."""
+    return (
+        not isinstance(a, np.ndarray) and hasattr(a, "shape") and hasattr(a, "dtype")
+        and callable(getattr(a, "get", None))
+    )
+
+
 class Backend:
     """A named array module plus the primitives on which array libraries differ.
 
@@ -77,8 +86,8 @@ class Backend:
     # -- host transfer ------------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None) -> Any:
         """An array of this backend holding ``data`` (host data, or another backend's array)."""
-        if hasattr(data, "__cuda_array_interface__") and self.xp is np:
-            data = data.get()
+        if is_device_array(data) and not self.is_array(data):
+            data = data.get()  # another device's array comes through the host, explicitly
         return self.xp.asarray(data, dtype=dtype)
 
     def to_numpy(self, a: Any) -> np.ndarray:

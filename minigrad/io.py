@@ -44,6 +44,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from backends.base import is_device_array
 from minigrad.tensor import Tensor
 
 __all__ = ["atomic_write", "load", "save", "write_text_atomic"]
@@ -95,8 +96,8 @@ class _Encoder:
             return {"t": "array", "ref": self._add_array(value.numpy(), path)}
         if isinstance(value, np.ndarray):
             return {"t": "array", "ref": self._add_array(value, path)}
-        if hasattr(value, "__cuda_array_interface__") and hasattr(value, "get"):
-            return {"t": "array", "ref": self._add_array(np.asarray(value.get()), path)}
+        if is_device_array(value):  # CuPy's or another device backend's: its explicit transfer
+            return {"t": "array", "ref": self._add_array(value.get(), path)}
         if isinstance(value, (Mapping, list, tuple)):
             return self._encode_container(value, path)
         raise TypeError(

@@ -121,6 +121,14 @@ def _as_index(value: Any) -> int | None:
         return None
 
 
+def _check_numeric(dtype: Any, given: str) -> None:
+    if dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: data of dtype {dtype} ({given}) is not numeric; tensors hold bool, integer or "
+            "floating-point numbers"
+        )
+
+
 class Tensor:
     """An n-dimensional array on one backend that records the ops applied to it.
 
@@ -140,17 +148,17 @@ class Tensor:
             backend = backend or data.backend
             data = data.data
         be = get_backend(backend)
+        given, python_data = type(data).__name__, not hasattr(data, "dtype")
+        if python_data:  # lists and scalars become a host array first, checked before moving to a device
+            data = get_backend("numpy").asarray(data)
+            _check_numeric(data.dtype, given)
         if dtype is not None:
             array = be.asarray(data, dtype=be.dtype(dtype))
         else:
             array = be.asarray(data)
-            if array.dtype.kind == "f" and not hasattr(data, "dtype"):
+            if array.dtype.kind == "f" and python_data:
                 array = array.astype(DEFAULT_FLOAT)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(
-                f"tensor: data of dtype {array.dtype} ({type(data).__name__}) is not numeric; tensors hold "
-                "bool, integer or floating-point numbers"
-            )
+        _check_numeric(array.dtype, given)
         self.data = array
         self.backend = be
         self._grad = None

@@ -1,10 +1,18 @@
-"""Shared fixtures: a backend fixture over every available backend, and a guard
-that fails any test which leaks global state (grad mode, default backend)."""
+"""Shared fixtures: a backend fixture over NumPy and a device backend, and a guard
+that fails any test which leaks global state (grad mode, default backend).
+
+The device column is CuPy where a GPU is usable, else the strict stand-in
+(``tests/standin``, backend ``standin``): a third-party backend found through
+the ``minigrad.backends`` entry-point group once its folder is on ``sys.path``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +23,15 @@ from minigrad.autograd import _grad_enabled
 from minigrad.backend import _default
 from minigrad.nn.rnn import _default_impl
 
-ALL_BACKENDS = ["numpy", "cupy"]
+STANDIN_DIR = Path(__file__).resolve().parent / "standin"
+sys.path.insert(0, str(STANDIN_DIR))  # before any backend lookup: the registry reads entry points once
+if "standin" not in backends.names():
+    raise pytest.UsageError(f"the stand-in backend's entry point was not found in {STANDIN_DIR}")
+
+# the device column: CuPy where it runs, else its strict stand-in; MINIGRAD_TEST_DEVICE=standin|cupy chooses
+DEVICE_BACKEND = os.environ.get("MINIGRAD_TEST_DEVICE") or (
+    "cupy" if backends.unavailable_reason("cupy") is None else "standin")
+ALL_BACKENDS = ["numpy", DEVICE_BACKEND]
 
 
 def _backend_params():
@@ -29,7 +45,7 @@ def _backend_params():
 
 @pytest.fixture(params=_backend_params())
 def backend(request):
-    """The name of each available backend in turn (CuPy only with a usable GPU)."""
+    """The name of each backend in turn: ``numpy``, then ``cupy`` with a usable GPU or ``standin`` without."""
     with mg.use_backend(request.param):
         yield request.param
 

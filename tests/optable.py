@@ -226,20 +226,22 @@ def check_matches_torch(case: Case, arrays: list | None = None) -> None:
         np.testing.assert_allclose(g, tg, **TORCH_TOL, err_msg=f"gradient of input {i}")
 
 
-def noncontiguous(a: np.ndarray) -> np.ndarray:
-    """The same values in a non-contiguous layout: Fortran order, or a strided view.
+def noncontiguous(a: np.ndarray) -> Any:
+    """The same values in a non-contiguous layout on the default backend: Fortran order, or a strided view.
 
+    The layout is made on the device (a transfer to a device may make an array contiguous).
     Arrays with at most one element have no other layout and come back unchanged.
     """
+    be = mg.get_backend()
     a = np.asarray(a, dtype=np.float64)
     fortran = np.asfortranarray(a)
     if not fortran.flags.c_contiguous:
-        return fortran
+        return be.xp.asfortranarray(be.asarray(a))
     axis = next((i for i, n in enumerate(a.shape) if n > 1), None)
     if axis is None:
-        return a
+        return be.asarray(a)
     every_other = (slice(None),) * axis + (slice(None, None, 2),)
-    return np.repeat(a, 2, axis=axis)[every_other]
+    return be.asarray(np.repeat(a, 2, axis=axis))[every_other]
 
 
 def check_noncontiguous(case: Case) -> None:

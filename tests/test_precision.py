@@ -93,7 +93,7 @@ def test_lstm_gates_see_the_precise_sigmoid(backend):
     with mg.no_grad():
         for p in cell.parameters():
             p.data[...] = 0.0
-        cell.bias_ih.data[:] = [-20.0, 0.0, 1.0, 0.0]  # i, f, g, o pre-activations
+        cell.bias_ih.data[:] = cell.bias_ih.backend.asarray([-20.0, 0.0, 1.0, 0.0])  # i, f, g, o pre-activations
     h, c = cell(mg.zeros(1, 1), (mg.zeros(1, 1), mg.zeros(1, 1)))
     expected_c = _sigmoid64(np.float64(-20.0)) * np.tanh(1.0)
     assert c.item() == pytest.approx(float(expected_c), rel=1e-5)

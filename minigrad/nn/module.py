@@ -194,8 +194,6 @@ class Module:
             if k in state:
                 value = state[k]
                 value = value.data if isinstance(value, Tensor) else value
-                if hasattr(value, "__cuda_array_interface__") and p.backend.name != "cupy":
-                    value = value.get()
                 p.data = p.backend.asarray(value, dtype=p.dtype).copy()
         return missing, unexpected
 

@@ -1,0 +1,174 @@
+"""Data parallelism under a real launcher: ``mpiexec -n 2`` and ``-n 3`` started from pytest, with timeouts.
+
+Needs the ``mpi`` extra (mpi4py and an ``mpiexec``; MPICH from pip runs as root and oversubscribes two
+cores silently); skipped with the reason without it. The programs run are in ``tests/mpi_worker.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.distributed.world import LAUNCHER_SIZE_VARS
+
+pytest.importorskip("mpi4py", reason="mpi4py is not installed (pip install 'minigrad[mpi]')")
+
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "mpi_worker.py"
+MPIEXEC = shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec found (pip install 'minigrad[mpi]' brings MPICH)")
+TIMEOUT = 60  # seconds for one mpiexec; each takes about 1 s here
+
+
+def _env() -> dict:
+    """This environment without a launcher's variables (pytest itself might run under one) and without
+    MINIGRAD_BACKEND; one BLAS thread per process."""
+    launcher = {var for var, _ in LAUNCHER_SIZE_VARS}
+    env = {k: v for k, v in os.environ.items()
+           if k not in launcher and k != "MINIGRAD_BACKEND" and not k.startswith(("PMI_", "OMPI_", "PMIX_"))}
+    return {**env, "MINIGRAD_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def launch(n: int | None, *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """``mpiexec -n n python ARGS`` (``python ARGS`` alone for ``n`` None: the one-process reference)."""
+    command = [sys.executable, *args] if n is None else [MPIEXEC, "-n", str(n), sys.executable, *args]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, env=_env(), cwd=cwd)
+    if check:
+        assert proc.returncode == 0, f"{' '.join(command)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def trained(tmp_path: Path, n: int | None, dtype: str, mode: str = "weighted") -> tuple[dict, dict]:
+    launch(n, str(WORKER), "train", str(tmp_path), dtype, mode)
+    stem = tmp_path / f"train_{dtype}_{mode}_{n or 1}"
+    with np.load(f"{stem}.npz") as params:
+        return dict(params), json.loads(Path(f"{stem}.json").read_text())
+
+
+def max_difference(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max(float(np.abs(a[k] - b[k]).max()) for k in a)
+
+
+def worst_relative(a: dict, b: dict) -> float:
+    """The largest ``||a - b|| / ||b||`` over the parameters."""
+    return max(float(np.linalg.norm(a[k] - b[k]) / np.linalg.norm(b[k])) for k in a)
+
+
+# -- the same weights as one process --------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_two_and_three_ranks_give_the_weights_of_one_process(tmp_path, dtype):
+    reference, info = trained(tmp_path, None, dtype)
+    assert info["clipped_steps"] > 0 and info["empty_rank_steps"] == 0  # clipping acted; one process
+    for n in (2, 3):
+        params, info = trained(tmp_path, n, dtype)
+        assert info["empty_rank_steps"] > 0, "no step had a rank without an example: the case is not covered"
+        if dtype == "float64":
+            assert max_difference(params, reference) <= 1e-12, n
+        else:
+            assert worst_relative(params, reference) <= 1e-5, n
+    assert max(float(np.abs(reference[k]).max()) for k in reference) > 0.1  # the weights are not all tiny
+
+
+@pytest.mark.parametrize("mode", ["unweighted", "clip-first"])
+def test_the_two_classic_mistakes_change_the_weights(tmp_path, mode):
+    """Negative controls: a mean of per-rank means, or clipping before the all-reduce, is not one process's
+    training, so the equivalence test above would catch either."""
+    reference, _ = trained(tmp_path, None, "float64")
+    wrong, _ = trained(tmp_path, 2, "float64", mode)
+    assert max_difference(wrong, reference) > 1e-3
+
+
+def test_allreduce_arithmetic_broadcasts_and_transports_on_three_ranks(tmp_path):
+    launch(3, str(WORKER), "arithmetic", str(tmp_path))
+    ranks = json.loads((tmp_path / "arithmetic.json").read_text())
+    a = np.arange(6.0).reshape(3, 2)
+    weights = [2, 5, 0]  # rank 2 has no example and no gradient
+    p_grad = (2 * (1 * a) + 5 * (2 * a)) / 7
+    s_grad = np.full(5, (2 * 1.0 + 5 * 2.0) / 7)
+    q_grad = 2 * (np.arange(4.0) + 1) / 7  # only rank 0 has one: the others count as zeros
+    for r, got in enumerate(ranks):
+        assert got["total"] == sum(weights)
+        np.testing.assert_allclose(got["p_grad"], p_grad, rtol=1e-15)
+        np.testing.assert_allclose(got["q_grad"], q_grad, rtol=1e-15)
+        np.testing.assert_allclose(got["s_grad"], s_grad, rtol=1e-6)
+        assert got["s_grad_dtype"] == "float32"
+        assert got["z_grad"] is None  # no rank had one: stays None, as in one process
+        assert got["p"] == np.zeros((3, 2)).tolist() and got["q_data"] == [1.0] * 4  # rank 0's values
+        assert got["sums"] == {"n": 6.0, "half": 1.5}
+        assert got["max"] == [2, 0]
+        assert got["object"] == {"rank": 0}
+        assert got["staged"] == (np.arange(4.0) * 6).tolist()  # host staging: 1 + 2 + 3 times
+        assert got["transport"] == "host"
+        assert got["local"] == [r, 3]
+        assert got["nccl_calls"] == [["communicator", 3, list(range(128)), r]]  # rank 0's id reached every rank
+
+
+# -- failures end the job -------------------------------------------------------------------
+@pytest.mark.parametrize(("case", "message"), [("fail", "rank 1 fails on purpose"),
+                                               ("exit", "rank 1 stops on purpose")])
+def test_a_failing_rank_ends_the_whole_job_within_10_seconds(tmp_path, case, message):
+    """Rank 0 waits in a barrier that rank 1 never reaches; without the abort it would wait forever."""
+    started = time.perf_counter()
+    proc = launch(2, str(WORKER), case, str(tmp_path), check=False)
+    elapsed = time.perf_counter() - started
+    assert proc.returncode != 0
+    assert elapsed < 10, elapsed
+    assert message in proc.stderr
+
+
+def test_ranks_that_disagree_about_the_model_get_an_error_naming_the_parameter(tmp_path):
+    proc = launch(2, str(WORKER), "mismatch", str(tmp_path), check=False)
+    assert proc.returncode != 0
+    assert "parameter 'rnn.weight_ih_l0' has shape (36, 6) on rank 1 but (32, 6) on rank 0" in proc.stderr
+    assert not list(tmp_path.glob("mismatch_passed_*"))
+
+
+# -- the command line ---------------------------------------------------------------------------
+SENTIMENT = ["-m", "minigrad", "run", "sentiment", "--epochs", "2", "--train-size", "300", "--valid-size", "100"]
+
+
+def _timeless(text: str) -> str:
+    return re.sub(r"(seconds|elapsed) \S+|\d+ s$|[\d.]+ (items|tokens)/s|ETA \S+", "#", text, flags=re.MULTILINE)
+
+
+def test_sentiment_on_two_ranks_is_the_run_of_one_process(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    alone = launch(None, *SENTIMENT, "--metrics", "m.json", "--save", "c.npz", cwd=one)
+    both = launch(2, *SENTIMENT, "--distributed", "--metrics", "m.json", "--save", "c.npz", cwd=two)
+    assert sorted(p.name for p in two.iterdir()) == ["c.npz", "m.json"]  # one metrics file, one checkpoint
+    m1, m2 = (json.loads((d / "m.json").read_text()) for d in (one, two))
+    assert m2["valid_accuracy"] == m1["valid_accuracy"]
+    c1, c2 = mg.load(one / "c.npz"), mg.load(two / "c.npz")
+    assert c1["model"].keys() == c2["model"].keys() and c2["epoch"] == 2
+    assert len(c2["history"]) == len(c1["history"]) == 2
+    for h1, h2 in zip(c1["history"], c2["history"]):
+        assert (h2["valid_accuracy"], h2["train_accuracy"]) == (h1["valid_accuracy"], h1["train_accuracy"])
+        assert h2["loss"] == pytest.approx(h1["loss"], rel=1e-6)  # float32 losses summed in another order
+    # float32 through 6 Adam steps: within 1e-5 of each parameter's norm; Adam's division by sqrt(v) lets
+    # the rounding of an element with a tiny gradient grow a little, hence the element-wise atol
+    assert worst_relative(c2["model"], c1["model"]) <= 1e-5
+    for name in c1["model"]:
+        np.testing.assert_allclose(c2["model"][name], c1["model"][name], rtol=1e-4, atol=1e-5, err_msg=name)
+    assert _timeless(both.stdout) == _timeless(alone.stdout)  # rank 1 printed nothing: no line twice
+    assert both.stdout.count("sentiment: lstm valid accuracy") == 1
+    assert both.stderr.count("  epoch 1: ") == 1  # progress from rank 0 only
+
+
+def test_several_processes_without_distributed_are_refused(tmp_path):
+    proc = launch(2, "-m", "minigrad", "run", "seed", "--metrics", "m.json", cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "2 processes were started (Hydra (MPICH, Intel MPI): PMI_SIZE=2) without --distributed" in proc.stderr
+    assert not (tmp_path / "m.json").exists()

@@ -90,6 +90,16 @@ class Backend:
             data = data.get()  # another device's array comes through the host, explicitly
         return self.xp.asarray(data, dtype=dtype)
 
+    def scalar(self, value: Any, dtype: Any) -> Any:
+        """A 0-d array holding the Python number ``value``, made where the arrays live.
+
+        On a device it is filled there (``full``: the number travels as a kernel
+        argument), so an op with a Python number moves no data from the host.
+        """
+        if self.xp is np:
+            return np.asarray(value, dtype=dtype)
+        return self.xp.full((), value, dtype=dtype)
+
     def to_numpy(self, a: Any) -> np.ndarray:
         """A host (NumPy) copy of a backend array."""
         return np.array(a, copy=True)

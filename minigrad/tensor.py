@@ -1102,7 +1102,7 @@ def promote(op: str, *operands: Any, floating: bool = False) -> list[Tensor]:
         if type(a) is Tensor and type(b) is Tensor and a.dtype == b.dtype and a.backend is b.backend:
             return [a, b]
         if type(a) is Tensor and type(b) in (int, float) and a.dtype.kind == "f":
-            return [a, Tensor._wrap(a.backend.xp.asarray(b, dtype=a.dtype), a.backend)]
+            return [a, Tensor._wrap(a.backend.scalar(b, a.dtype), a.backend)]
     tensors = [x for x in operands if isinstance(x, Tensor)]
     backend = tensors[0].backend if tensors else get_backend()
     if len(tensors) > 1:
@@ -1131,7 +1131,7 @@ def _scalar(backend: Backend, value: int | float | bool, dtype: Any, op: str) ->
         value %= 2**bits
         if dt.kind == "i" and value >= 2 ** (bits - 1):
             value -= 2**bits
-    return Tensor._wrap(backend.xp.asarray(value, dtype=dt), backend)
+    return Tensor._wrap(backend.scalar(value, dt), backend)
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:

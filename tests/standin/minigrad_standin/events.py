@@ -55,13 +55,14 @@ def count(kind: str, why: str) -> None:
 
 
 def _caller() -> str:
-    """``file:line`` of the innermost frame outside the stand-in package."""
+    """``file:line`` of the innermost frame outside the stand-in package, and of its caller."""
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(HERE):
         frame = frame.f_back
     if frame is None:
         return "?"
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    where, outer = f"{frame.f_code.co_filename}:{frame.f_lineno}", frame.f_back
+    return where if outer is None else f"{where} (from {outer.f_code.co_filename}:{outer.f_lineno})"
 
 
 @contextlib.contextmanager

@@ -243,26 +243,34 @@ def main(task, cell, hidden, embed, min_len, max_len, train_size, valid_size, ba
 
         string_acc = digit_acc = None
         for epoch in run.epochs():
-            order = mg.get_backend().permutation(train_size)
-            rng = np.random.default_rng(int(mg.get_backend().permutation(2**16)[0]))  # seeded by the epoch
+            order = run.broadcast_object(mg.get_backend().permutation(train_size))  # --distributed: rank 0's
+            rng = np.random.default_rng(int(mg.get_backend().permutation(2**16)[0]))  # seeded by the epoch (and rank)
             total, count = 0.0, 0
             batches = [order[s:s + batch_size] for s in range(0, train_size, batch_size)]
             for step, rows in enumerate(run.progress(batches, label=f"epoch {epoch + 1}"), start=1):
-                b = encode([train[r] for r in rows], task)
-                if teacher_forcing >= 1:
-                    logits = model(b["src"], b["lengths"], b["dec_in"])
-                else:
-                    logits = scheduled_logits(model, b, teacher_forcing, rng)
-                loss = F.cross_entropy(logits, b["target"], ignore_index=IGNORE)
-                value = loss.item()
-                run.check_loss(value, epoch, step)
+                strings = len(rows)
+                rows = rows[run.shard_rows(strings)]  # --distributed: this rank's strings of the batch
                 opt.zero_grad()
-                loss.backward()
+                value, tokens = 0.0, 0
+                if len(rows):
+                    b = encode([train[r] for r in rows], task)
+                    if teacher_forcing >= 1:
+                        logits = model(b["src"], b["lengths"], b["dec_in"])
+                    else:
+                        logits = scheduled_logits(model, b, teacher_forcing, rng)
+                    loss = F.cross_entropy(logits, b["target"], ignore_index=IGNORE)
+                    value, tokens = loss.item(), int((b["target"] != IGNORE).sum())
+                    run.check_loss(value, epoch, step)
+                    loss.backward()
+                run.allreduce_gradients(model.parameters(), weight=tokens)  # the loss is a mean over tokens
+                if run.world.size > 1:  # the whole batch's loss, as one process has it
+                    sums = run.reduce_sums(loss=value * tokens, tokens=tokens)
+                    value = sums["loss"] / sums["tokens"]
                 if clip > 0:
                     mg.nn.clip_grad_norm_(model.parameters(), max_norm=clip)
                 opt.step()
-                total += value * len(rows)
-                count += len(rows)
+                total += value * strings
+                count += strings
             string_acc, digit_acc = evaluate(model, valid, task)
             run.log(epoch, loss=total / count, valid_string_accuracy=string_acc, valid_digit_accuracy=digit_acc)
         if string_acc is None:  # resumed from the last epoch: evaluate the loaded weights

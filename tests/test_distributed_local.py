@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import minigrad as mg
 import minigrad.distributed as dist
-from minigrad.cli import main
+from minigrad.cli import example_names, main
 from minigrad.distributed.collectives import first_difference
 from minigrad.distributed.transport import NcclTransport, choose_transport
 from minigrad.distributed.world import World
@@ -180,7 +180,8 @@ def test_prediction_refuses_distributed(tmp_path):
 
 
 def test_every_example_offers_distributed():
-    for name in ("seed", "sentiment", "vanishing", "memory", "bidirectional", "charlm"):
+    assert {"seed", "sentiment", "vanishing", "memory", "bidirectional", "charlm"} <= set(example_names())
+    for name in example_names():
         result = CliRunner().invoke(main, ["run", name, "--help"])
         assert "--distributed" in result.output, name
 

@@ -25,6 +25,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from backends.base import is_device_array
 from minigrad.backend import get_backend
 from minigrad.io import atomic_write
 
@@ -36,6 +37,8 @@ def _labels(y: Any, name: str, num_classes: int) -> np.ndarray:
     """``y`` as a 1-D int64 array of class ids in ``[0, num_classes)``; ValueError naming ``name`` otherwise."""
     if callable(getattr(y, "numpy", None)):  # a Tensor
         y = y.numpy()
+    elif is_device_array(y):  # a CuPy (or other device) array: its explicit transfer
+        y = y.get()
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one class id per sample), got shape {y.shape}")

@@ -667,8 +667,14 @@ def _as_option_error(flag: str, path: str) -> Iterator[None]:
 def non_finite_parameters(objects: dict, limit: int = 3) -> list[str]:
     """Names (``key.parameter``, at most ``limit``, then a count) of the parameters of the tracked models
     in ``objects`` (those with ``named_parameters``) that hold nan or inf."""
-    broken = [f"{key}.{name}" for key, obj in objects.items() if hasattr(obj, "named_parameters")
-              for name, p in obj.named_parameters() if not bool(p.backend.xp.isfinite(p.data).all())]
+    named = [(f"{key}.{name}", p) for key, obj in objects.items() if hasattr(obj, "named_parameters")
+             for name, p in obj.named_parameters()]
+    finite: dict[int, bool] = {}
+    for be in {id(p.backend): p.backend for _, p in named}.values():  # one read back per backend, not per parameter
+        mine = [i for i, (_, p) in enumerate(named) if p.backend is be]
+        flags = be.xp.stack([be.xp.isfinite(named[i][1].data).all() for i in mine])
+        finite.update(zip(mine, be.to_numpy(flags).tolist()))
+    broken = [name for i, (name, _) in enumerate(named) if not finite[i]]
     return broken[:limit] + ([f"{len(broken) - limit} more"] if len(broken) > limit else [])
 
 

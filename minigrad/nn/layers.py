@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from backends.base import is_device_array
 from backends.choices import did_you_mean
+from minigrad.backend import get_backend
 from minigrad.creation import zeros
 from minigrad.nn import functional as F
 from minigrad.nn import init
@@ -144,21 +146,22 @@ class Embedding(Module):
                     f"Embedding: ids live on backend {ids.backend.name!r} but the weight on {be.name!r}; "
                     f"move the ids with .to({be.name!r})"
                 )
-            array = ids.data
-        else:
-            array = be.asarray(ids)
+            array, owner = ids.data, be
+        else:  # host ids (lists, NumPy arrays) are checked on the host, before they move to the device
+            owner = be if is_device_array(ids) else get_backend("numpy")
+            array = owner.asarray(ids)
             if array.size == 0 and array.dtype.kind == "f":  # an empty list
                 array = array.astype("int64")
         if array.dtype.kind not in "iu":
             raise TypeError(f"Embedding: ids must be integers, got dtype {array.dtype}")
-        if array.size:
-            lo, hi = int(array.min()), int(array.max())
+        if array.size:  # on a device: one read back for both bounds
+            lo, hi = owner.to_numpy(owner.xp.stack([array.min(), array.max()])).tolist()
             if lo < 0 or hi >= self.num_embeddings:
                 raise IndexError(
                     f"Embedding: ids must be in [0, {self.num_embeddings}) (num_embeddings={self.num_embeddings}), "
                     f"got values in [{lo}, {hi}]"
                 )
-        return array
+        return array if owner is be else be.asarray(array)
 
     def forward(self, ids: Any) -> Tensor:
         """Look up ``ids (...)`` (a Tensor, list or array of ints) -> ``(..., E)``."""

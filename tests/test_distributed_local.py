@@ -215,3 +215,29 @@ def test_a_launcher_and_an_mpi_library_that_do_not_match_are_an_error():
         pytest.skip("mpi4py runs on Open MPI here: its variables are no mismatch")
     assert message.startswith("the launcher started 2 processes (Open MPI: OMPI_COMM_WORLD_SIZE=2) but MPI sees a "
                               "world of one: mpi4py loaded another MPI library")
+
+
+# -- the scaling tool -------------------------------------------------------------------------------
+def test_the_allreduce_model_is_the_alpha_beta_formula():
+    from minigrad.distributed.scaling import allreduce_seconds
+
+    assert allreduce_seconds(1e6, 1, 1e-5, 1e9) == 0.0
+    assert allreduce_seconds(1e6, 2, 1e-5, 1e9) == pytest.approx(2 * 1e-5 + 1e6 / 1e9)  # one step each way
+    # 64 nodes: 12 latency terms and almost twice the bytes
+    assert allreduce_seconds(1e6, 64, 1e-5, 1e9) == pytest.approx(12e-5 + 2 * 63 / 64 * 1e-3)
+
+
+def test_the_scaling_tool_measures_one_rank_and_models_many(tmp_path):
+    from minigrad.distributed.scaling import main as scaling
+
+    out = tmp_path / "rows.json"
+    result = CliRunner().invoke(scaling, ["--hidden", "4", "--batch", "3", "--steps", "2", "--vocab", "10",
+                                          "--embed", "2", "--repeat", "1", "--nodes", "8", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(out.read_text())
+    # Embedding 10x2, LSTM 4 gates x 4 x (2 + 4) + 2 biases of 16, Linear 4 + 1
+    assert row["parameters"] == 20 + 16 * 6 + 32 + 5 and row["gradient_bytes"] == 4 * row["parameters"]
+    assert row["ranks"] == 1 and row["allreduce_s"] is None and row["compute_s"] > 0
+    assert set(row["modelled"]) == {"nodes", "10 GbE (TCP)", "InfiniBand HDR (100 Gb/s)"}
+    assert all(0 < m["efficiency"] < 1 for k, m in row["modelled"].items() if k != "nodes")
+    assert "modelled for 8 nodes" in result.output

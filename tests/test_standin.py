@@ -227,3 +227,33 @@ def test_metrics_take_device_arrays():
         want = metrics.confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], 3)
         np.testing.assert_array_equal(metrics.confusion_matrix(y.data, p.data, 3), want)
         np.testing.assert_array_equal(metrics.confusion_matrix(y, p, 3), want)
+
+
+def _bench_clock_reads(monkeypatch, rounds=2):
+    """Run ``minigrad bench --backend standin --quick`` noting, at each clock read, whether device work was queued."""
+    import time
+
+    from click.testing import CliRunner
+
+    from minigrad import bench
+    from minigrad.cli import main
+
+    # the peak matmul (2048^3 on a device, timed the same way) would take seconds on the CPU
+    monkeypatch.setattr(bench, "matmul_peak_gflops", lambda backend, dtype: (100.0, "(not measured)"))
+    reads, clock = [], time.perf_counter
+    monkeypatch.setattr(time, "perf_counter", lambda: reads.append(events.queued) or clock())
+    result = CliRunner().invoke(main, ["bench", "--backend", "standin", "--quick", "--model", "gru",
+                                       "--rounds", str(rounds), "--warmup", "0"])
+    assert result.exit_code == 0, result.output
+    return reads
+
+
+def test_the_benchmark_synchronises_before_reading_the_clock(monkeypatch):
+    reads = _bench_clock_reads(monkeypatch)
+    assert len(reads) >= 2 * 2  # 2 rounds, a start and an end each
+    assert not any(reads), f"{sum(reads)} of {len(reads)} clock reads found device work still queued"
+
+
+def test_a_benchmark_that_forgets_to_synchronise_is_caught(monkeypatch):
+    monkeypatch.setattr(StandinBackend, "synchronize", lambda self: None)
+    assert any(_bench_clock_reads(monkeypatch, rounds=1))

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad_standin import events
 from minigrad_standin.events import TO_DEVICE, TO_HOST, count
 
 SCALARS = (int, float, bool, complex, np.generic)
@@ -50,6 +51,7 @@ def new(a: np.ndarray) -> "ndarray":
     """Wrap a NumPy array (owned from now on by the device side) without copying."""
     obj = object.__new__(ndarray)
     obj._a = a
+    events.queued = True  # the op that made it is device work
     return obj
 
 
@@ -135,6 +137,7 @@ def _inplace(fn: Any, name: str) -> Any:
         if o is NotImplemented:
             return NotImplemented
         fn(self._a, o)
+        events.queued = True
         return self
 
     op.__name__ = name
@@ -312,6 +315,7 @@ class ndarray:  # noqa: N801 (the name CuPy and NumPy give it)
                 "array); move it with xp.asarray(...) first"
             )
         self._a[index(key)] = value
+        events.queued = True
 
     # -- arithmetic -----------------------------------------------------------------------------------
     def __neg__(self) -> "ndarray":

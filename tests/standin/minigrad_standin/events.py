@@ -47,11 +47,17 @@ class Counts:
 
 
 COUNTS = Counts()
+# device work queued since the last wait: set by every op, cleared by a synchronisation or a read back
+# (both wait for the queue, as on a GPU); a clock read while it is set times the launch, not the work
+queued = False
 
 
 def count(kind: str, why: str) -> None:
     """Record one event of ``kind`` (one of `KINDS`)."""
+    global queued
     COUNTS.add(kind, why)
+    if kind != TO_DEVICE:
+        queued = False
 
 
 def _caller() -> str:

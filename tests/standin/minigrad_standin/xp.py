@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad_standin import events
 from minigrad_standin.array import DEVICE_DTYPE_KINDS, dev, dev_kwargs, index, ndarray, new, unsupported, wrap
 from minigrad_standin.events import SYNC, TO_DEVICE, TO_HOST, count
 
@@ -132,6 +133,7 @@ class ufunc:  # noqa: N801 (CuPy's name)
         if type(out) is not ndarray:
             raise unsupported(out, f"{where}(out=...)")
         self._f(*dev(args, where), out=out._a, **dev_kwargs(kwargs, where))
+        events.queued = True
         return out
 
     def _reducing(self, method: str) -> None:
@@ -161,6 +163,7 @@ class ufunc:  # noqa: N801 (CuPy's name)
         if type(a) is not ndarray:
             raise unsupported(a, f"{self._where}.at")
         self._f.at(a._a, index(indices), dev(b, f"{self._where}.at"))
+        events.queued = True
 
 
 def _reduction(method: Any, array: Any, out: Any, where: str, **kwargs: Any) -> Any:
@@ -171,6 +174,7 @@ def _reduction(method: Any, array: Any, out: Any, where: str, **kwargs: Any) -> 
     if type(out) is not ndarray:
         raise unsupported(out, f"{where}(out=...)")
     method(array._a, out=out._a, **kwargs)
+    events.queued = True
     return out
 
 
@@ -183,6 +187,7 @@ def _function(f: Any, name: str) -> Any:
             count(TO_HOST, f"{where} reads the size of its result")
         out = kwargs.get("out")
         r = f(*dev(args, where), **dev_kwargs(kwargs, where))
+        events.queued = True  # copyto and other functions that write in place
         return out if type(out) is ndarray and r is out._a else wrap(r)
 
     call.__name__ = call.__qualname__ = name

@@ -20,6 +20,7 @@ import click
 
 import backends
 import minigrad
+from backends import cupy_backend
 from minigrad import bench as benchmark
 from minigrad.runner import THREADS_ENV, load_blas, resolve_threads
 
@@ -89,6 +90,9 @@ def info() -> None:
         reason = backends.unavailable_reason(name)
         status = "available" if reason is None else f"unavailable: {reason}"
         click.echo(f"  {name}: {status}")
+    click.echo("CuPy and CUDA:")
+    for what, finding in cupy_backend.diagnose():
+        click.echo(f"  {what}: {finding}")
     try:
         default = minigrad.default_backend_name()
     except (RuntimeError, ValueError) as e:

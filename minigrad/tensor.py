@@ -68,7 +68,7 @@ def apply(fn: type, *inputs: "Tensor", **options: Any) -> "Tensor":
     ``fn.forward`` receives the inputs' arrays and the keyword ``options``,
     and the result is a tensor whose ``backward()`` calls ``fn.backward``.
     All inputs must be tensors of one backend; wrap constants with
-    [`tensor`][minigrad.tensor] first. See the page *Autograd from scratch*.
+    [`tensor`][minigrad.creation.tensor] first. See the page *Autograd from scratch*.
 
         >>> y = mg.apply(Square, x)        # class Square(mg.Function): ...
 

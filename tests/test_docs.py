@@ -27,6 +27,7 @@ PAGES_WITH_CODE = {
     "index.md", "getting-started.md", "guides/training-loop.md", "guides/truncated-bptt.md", "guides/inspector.md",
     "course/forward.md", "course/bptt.md", "course/lstm-gru.md", "course/bidirectional.md", "course/padding.md",
 }
+PAGES_WITH_CODE |= {f"{p.parent.name}/{p.name}" for d in ("beyond", "engine", "howto") for p in (DOCS / d).glob("*.md")}
 
 FENCE_RUN = "```python"
 FENCE = "```"

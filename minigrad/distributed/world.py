@@ -194,6 +194,9 @@ def _install_excepthook(comm: Any) -> None:
     def hook(kind: Any, value: Any, tb: Any) -> None:
         previous(kind, value, tb)
         sys.stderr.flush()
+        for transport in (_world.transports.values() if _world is not None else ()):
+            if hasattr(transport, "abort"):  # NCCL: kernels of the other ranks must not wait for this one
+                transport.abort()
         comm.Abort(1)
 
     sys.excepthook = hook

@@ -19,6 +19,7 @@ from minigrad.anomaly import _anomaly_mode, check_forward
 from minigrad.autograd import Function, _grad_enabled, check_freed, run_backward
 from minigrad.backend import backend_of, get_backend
 from minigrad.dtypes import result_type
+from minigrad.graph_scope import _scope
 
 DEFAULT_FLOAT = "float32"
 
@@ -39,6 +40,9 @@ def _apply(fn_cls: type, *parents: "Tensor", **options: Any) -> "Tensor":
     record = True in needs and _grad_enabled.get()
     fn = fn_cls(backend, parents if record else (), needs)
     if record:  # a parent recorded before the latest releasing backward may have lost its graph
+        scope = _scope.get()
+        if scope is not None:  # inside record_scopes (minigrad.viz): where in the network this op ran
+            fn.scope = scope
         count = fn.checked_at = autograd._releases
         for p in parents:
             ctx = p._ctx

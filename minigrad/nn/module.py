@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from minigrad.backend import get_backend
+from minigrad.graph_scope import _scope, module_scope
 from minigrad.tensor import Tensor
 
 
@@ -202,7 +203,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if _scope.get() is None:
+            return self.forward(*args, **kwargs)
+        with module_scope(self):  # inside record_scopes (minigrad.viz): ops know their module
+            return self.forward(*args, **kwargs)
 
     def extra_repr(self) -> str:
         """Constructor arguments shown by ``repr`` (override in layers)."""

@@ -29,6 +29,7 @@ from typing import Any
 from backends.choices import did_you_mean
 from minigrad import ops
 from minigrad.backend import get_backend
+from minigrad.graph_scope import graph_scope, step_scope
 from minigrad.nn import functional as F
 from minigrad.nn.cells import NONLINEARITIES, check_nonlinearity, gru_step, init_recurrent_, lstm_step, rnn_step
 from minigrad.nn.inspector import active_inspector
@@ -245,7 +246,8 @@ class RNNBase(Module):
             outputs = []
             for direction in range(self.num_directions):
                 state = self._initial(x, hx, layer * self.num_directions + direction)
-                out, state = self._scan(x, state, layer, direction, mask, inspector)
+                with graph_scope(layer=layer, direction=direction):  # records only while drawing (viz)
+                    out, state = self._scan(x, state, layer, direction, mask, inspector)
                 outputs.append(out)
                 finals.append(state)
             x = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
@@ -263,9 +265,10 @@ class RNNBase(Module):
             outputs = []
             for direction in range(self.num_directions):
                 state = self._initial(x, hx, layer * self.num_directions + direction, batch_axis=1)
-                out = self._kernel(x, state, layer, direction, mask)
-                outputs.append(out[:T])
-                finals.append((out[T], out[T + 1]) if self.is_lstm else out[T])
+                with graph_scope(layer=layer, direction=direction):  # records only while drawing (viz)
+                    out = self._kernel(x, state, layer, direction, mask)
+                    outputs.append(out[:T])
+                    finals.append((out[T], out[T + 1]) if self.is_lstm else out[T])
             x = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 # the mask is drawn in the composed twin's (N, T, D*H) layout, so both drop the same units
@@ -295,16 +298,17 @@ class RNNBase(Module):
         if inspector is not None:
             inspector.begin(self, layer, direction)
         for t in range(T - 1, -1, -1) if direction else range(T):
-            new, gates = self.step(xw[:, t], state, W_hh_T, b_hh)
-            if mask is None:
-                state = new
-                h = new[0] if self.is_lstm else new
-                outputs[t] = h
-            else:
-                real = mask[:, t]  # (N, 1): padded rows keep their state and output zeros
-                state = _where_state(real, new, state)
-                h = state[0] if self.is_lstm else state
-                outputs[t] = where(real, h, 0.0)
+            with step_scope(t):  # records only while drawing (viz)
+                new, gates = self.step(xw[:, t], state, W_hh_T, b_hh)
+                if mask is None:
+                    state = new
+                    h = new[0] if self.is_lstm else new
+                    outputs[t] = h
+                else:
+                    real = mask[:, t]  # (N, 1): padded rows keep their state and output zeros
+                    state = _where_state(real, new, state)
+                    h = state[0] if self.is_lstm else state
+                    outputs[t] = where(real, h, 0.0)
             if inspector is not None:
                 inspector.record(self, layer, direction, t, h, gates)
         return stack(outputs, axis=1), state

@@ -192,7 +192,11 @@ def mismatch(out: Path) -> None:
     """The ranks build models of different hidden sizes."""
     dist.init()
     mg.manual_seed(0)
-    dist.broadcast_parameters(Classifier(hidden=H + dist.rank()))
+    try:
+        dist.broadcast_parameters(Classifier(hidden=H + dist.rank()))
+    except dist.DistributedError as e:  # kept in a file too: output can be cut short when the job aborts
+        (out / f"mismatch_error_{dist.rank()}").write_text(str(e))
+        raise
     (out / f"mismatch_passed_{dist.rank()}").write_text("no error")
 
 

@@ -1,6 +1,7 @@
 """Programs the distributed tests start under ``mpiexec -n P`` (or alone, as the one-process reference).
 
     python tests/mpi_worker.py CASE OUT_DIR [ARGS...]
+    mpiexec -n 2 python tests/mpi_worker.py train OUT_DIR float64,float32 weighted,unweighted,clip-first
 
 Rank 0 writes what it measured to OUT_DIR; the tests (tests/test_distributed.py) read it.
 Not a test module itself (pytest collects test_*.py only).
@@ -202,7 +203,9 @@ def mismatch(out: Path) -> None:
 
 if __name__ == "__main__":
     case, out = sys.argv[1], Path(sys.argv[2])
-    if case == "train":
-        train(out, dtype=sys.argv[3], mode=sys.argv[4])
+    if case == "train":  # train OUT DTYPE[,DTYPE...] MODE[,MODE...]: every combination, one after the other
+        for dtype in sys.argv[3].split(","):
+            for mode in sys.argv[4].split(","):
+                train(out, dtype=dtype, mode=mode)
     else:
         {"arithmetic": arithmetic, "fail": fail, "exit": click_exit, "mismatch": mismatch}[case](out)

@@ -48,9 +48,19 @@ def launch(n: int | None, *args: str, cwd: Path | None = None, check: bool = Tru
     return proc
 
 
-def trained(tmp_path: Path, n: int | None, dtype: str, mode: str = "weighted") -> tuple[dict, dict]:
-    launch(n, str(WORKER), "train", str(tmp_path), dtype, mode)
-    stem = tmp_path / f"train_{dtype}_{mode}_{n or 1}"
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The training runs, three launches in all: one process (the reference), 2 ranks (also the two mistakes)
+    and 3 ranks, each in float64 and float32."""
+    out = tmp_path_factory.mktemp("train")
+    launch(None, str(WORKER), "train", str(out), "float64,float32", "weighted")
+    launch(2, str(WORKER), "train", str(out), "float64,float32", "weighted,unweighted,clip-first")
+    launch(3, str(WORKER), "train", str(out), "float64,float32", "weighted")
+    return out
+
+
+def trained(out: Path, n: int | None, dtype: str, mode: str = "weighted") -> tuple[dict, dict]:
+    stem = out / f"train_{dtype}_{mode}_{n or 1}"
     with np.load(f"{stem}.npz") as params:
         return dict(params), json.loads(Path(f"{stem}.json").read_text())
 
@@ -67,11 +77,11 @@ def worst_relative(a: dict, b: dict) -> float:
 
 # -- the same weights as one process --------------------------------------------------
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_two_and_three_ranks_give_the_weights_of_one_process(tmp_path, dtype):
-    reference, info = trained(tmp_path, None, dtype)
+def test_two_and_three_ranks_give_the_weights_of_one_process(runs, dtype):
+    reference, info = trained(runs, None, dtype)
     assert info["clipped_steps"] > 0 and info["empty_rank_steps"] == 0  # clipping acted; one process
     for n in (2, 3):
-        params, info = trained(tmp_path, n, dtype)
+        params, info = trained(runs, n, dtype)
         assert info["empty_rank_steps"] > 0, "no step had a rank without an example: the case is not covered"
         if dtype == "float64":
             assert max_difference(params, reference) <= 1e-12, n
@@ -81,11 +91,11 @@ def test_two_and_three_ranks_give_the_weights_of_one_process(tmp_path, dtype):
 
 
 @pytest.mark.parametrize("mode", ["unweighted", "clip-first"])
-def test_the_two_classic_mistakes_change_the_weights(tmp_path, mode):
+def test_the_two_classic_mistakes_change_the_weights(runs, mode):
     """Negative controls: a mean of per-rank means, or clipping before the all-reduce, is not one process's
     training, so the equivalence test above would catch either."""
-    reference, _ = trained(tmp_path, None, "float64")
-    wrong, _ = trained(tmp_path, 2, "float64", mode)
+    reference, _ = trained(runs, None, "float64")
+    wrong, _ = trained(runs, 2, "float64", mode)
     assert max_difference(wrong, reference) > 1e-3
 
 

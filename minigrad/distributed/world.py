@@ -147,13 +147,20 @@ def init(backend: str | None = None) -> World:
     global _world
     if _world is None:
         size, launcher = launcher_world()
-        if size == 1 and "mpi4py.MPI" not in sys.modules:
+        if size == 1 and not _mpi_already_running():
             _world = World(launcher=launcher)
         else:
             _world = _join_mpi(_import_mpi(), size, launcher)
     if backend == "cupy" and _world.device is None:
         _world.device = _select_device(_world)
     return _world
+
+
+def _mpi_already_running() -> bool:
+    """Whether this program started MPI itself (``from mpi4py import MPI`` initialises it): then its world counts,
+    also under a launcher minigrad does not know."""
+    MPI = sys.modules.get("mpi4py.MPI")
+    return MPI is not None and bool(MPI.Is_initialized()) and not MPI.Is_finalized()
 
 
 def _join_mpi(MPI: Any, size: int, launcher: str | None) -> World:

@@ -25,11 +25,10 @@ DTYPES = (
 
 
 def is_device_array(a: Any) -> bool:
-    """True for an array of a device library (CuPy's or a third party's): not a NumPy array, it has a
-    ``shape``, a ``dtype`` and CuPy's explicit host transfer ``get()``."""
-    return (
-        not isinstance(a, np.ndarray) and hasattr(a, "shape") and hasattr(a, "dtype")
-        and callable(getattr(a, "get", None))
+    """True for an array of a device library (CuPy's or a third party's): not a NumPy array, it has
+    CuPy's explicit host transfer ``get()`` and a ``__cuda_array_interface__`` or a ``shape`` and ``dtype``."""
+    return not isinstance(a, np.ndarray) and callable(getattr(a, "get", None)) and (
+        hasattr(a, "__cuda_array_interface__") or hasattr(a, "shape") and hasattr(a, "dtype")
     )
 
 

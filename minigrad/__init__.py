@@ -7,7 +7,7 @@
     [2.0, 4.0, 6.0]
 """
 
-from minigrad import data, nn, optim
+from minigrad import data, nn, optim, viz
 from minigrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from minigrad.autograd import Function, GraphStats, enable_grad, graph_stats, is_grad_enabled, no_grad
 from minigrad.backend import default_backend_name, get_backend, set_backend, use_backend
@@ -74,6 +74,7 @@ __all__ = [
     "stack",
     "tensor",
     "use_backend",
+    "viz",
     "where",
     "zeros",
     "zeros_like",

@@ -4,7 +4,14 @@ Convention for docs/**/*.md: a block is executed only when its opening fence
 line is exactly ```python (at the start of the line, nothing after it). Give a
 block any other fence to show code without running it, e.g. ```py for a
 fragment, ```bash for shell commands, ```text for output. Blocks indented
-inside admonitions or lists are not executed either.
+inside admonitions or lists are not executed either, except inside an
+exercise's worked solution, the collapsible admonition opened by a line
+exactly ``??? success "Solution"``: its body (indented four spaces) is read as
+if it were not indented, so its ```python blocks run in the page's namespace,
+in order with the others.
+
+No line inside a code block of a page is wider than ``CODE_WIDTH`` characters
+(counted from the fence's indentation), so code fits the content column.
 
 The blocks of one page share a namespace, like a reader's session, and run in a
 temporary working directory with matplotlib's non-interactive Agg backend and
@@ -31,6 +38,9 @@ PAGES_WITH_CODE |= {f"{p.parent.name}/{p.name}" for d in ("beyond", "engine", "h
 
 FENCE_RUN = "```python"
 FENCE = "```"
+SOLUTION = '??? success "Solution"'
+INDENT = "    "
+CODE_WIDTH = 88  # characters of code that fit Material's content column without a scroll bar
 
 
 def doc_pages() -> list[Path]:
@@ -46,7 +56,7 @@ def pages_with_code() -> list[Path]:
 def python_blocks(text: str) -> list[tuple[int, str]]:
     """``(first line number, code)`` of each block fenced exactly ```python, in order."""
     blocks = []
-    lines = text.splitlines()
+    lines = solutions_dedented(text.splitlines())
     i = 0
     while i < len(lines):
         line = lines[i].rstrip()
@@ -62,6 +72,36 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
                 blocks.append((start + 1, "\n".join(lines[start:i])))
         i += 1
     return blocks
+
+
+def solutions_dedented(lines: list[str]) -> list[str]:
+    """``lines`` with the body of every ``??? success "Solution"`` admonition un-indented (line numbers kept)."""
+    out = list(lines)
+    inside = False
+    for i, line in enumerate(lines):
+        if line.rstrip() == SOLUTION:
+            inside = True
+        elif inside and line.strip() and not line.startswith(INDENT):
+            inside = False
+        elif inside:
+            out[i] = line[len(INDENT):]
+    return out
+
+
+def code_lines(text: str) -> list[tuple[int, str]]:
+    """``(line number, text after the fence's indentation)`` of every line inside any fenced code block."""
+    found = []
+    fence_indent = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" ")
+        if fence_indent is None:
+            if stripped.startswith(FENCE):
+                fence_indent = len(line) - len(stripped)
+        elif stripped.rstrip() == FENCE:
+            fence_indent = None
+        else:
+            found.append((number, line[fence_indent:]))
+    return found
 
 
 def test_python_blocks_convention():
@@ -82,6 +122,48 @@ def test_python_blocks_convention():
         ]
     )
     assert python_blocks(text) == [(2, "a = 1"), (11, "b = a + 1")]
+
+
+def test_solution_blocks_run_other_indented_blocks_do_not():
+    text = "\n".join(
+        [
+            "```python",
+            "a = 1",
+            "```",
+            '!!! note "An aside"',
+            "    ```python",
+            "    raise SystemExit",
+            "    ```",
+            '??? success "Solution"',
+            "    In words first.",
+            "",
+            "    ```python",
+            "    b = a + 1",
+            "    assert b == 2",
+            "    ```",
+            "After the solution.",
+            "    ```python",
+            "    raise SystemExit",
+            "    ```",
+        ]
+    )
+    assert python_blocks(text) == [(2, "a = 1"), (12, "b = a + 1\nassert b == 2")]
+
+
+def test_code_lines_are_counted_from_the_fence():
+    text = "\n".join(["text " * 30, "```text", "x" * 5, "```", "    ```py", "    " + "y" * 7, "    ```"])
+    assert code_lines(text) == [(3, "xxxxx"), (6, "yyyyyyy")]
+
+
+def test_code_fits_the_content_column():
+    wide = []
+    for page in doc_pages():
+        if not page.is_relative_to(DOCS):
+            continue  # the README is read on GitHub, not in the site's column
+        for number, line in code_lines(page.read_text(encoding="utf-8")):
+            if len(line) > CODE_WIDTH:
+                wide.append(f"{page.relative_to(DOCS).as_posix()}:{number} ({len(line)} characters)")
+    assert not wide, f"code lines wider than {CODE_WIDTH} characters: " + ", ".join(wide)
 
 
 def test_teaching_pages_keep_their_code():

@@ -63,10 +63,13 @@ def wrap(r: Any) -> Any:
     if isinstance(r, np.generic):
         return new(np.asarray(r))
     if t is tuple or t is list:
-        return t(wrap(v) for v in r)
+        return t([wrap(v) for v in r])
     if isinstance(r, tuple):  # named results (linalg.qr's QRResult, unique_all's ...)
         return t(*(wrap(v) for v in r))
     return r
+
+
+PASS = frozenset([int, float, bool, type(None), str, slice, type(Ellipsis), np.dtype])  # never arrays: fast path
 
 
 def dev(x: Any, where: str) -> Any:
@@ -74,11 +77,27 @@ def dev(x: Any, where: str) -> Any:
     t = type(x)
     if t is ndarray:
         return x._a
+    if t in PASS:
+        return x
     if t is tuple or t is list:
-        return t(dev(v, where) for v in x)
+        return t([dev(v, where) for v in x])
     if isinstance(x, np.ndarray):
         raise unsupported(x, where)
     return x
+
+
+def dev_args(args: tuple, where: str) -> list:
+    """`dev` of each positional argument (the hot path of every function and ufunc call)."""
+    out = []
+    for x in args:
+        t = type(x)
+        if t is ndarray:
+            out.append(x._a)
+        elif t in PASS:
+            out.append(x)
+        else:
+            out.append(dev(x, where))
+    return out
 
 
 def dev_kwargs(kwargs: dict, where: str) -> dict:
@@ -105,8 +124,10 @@ def index(key: Any) -> Any:
         if a.dtype == np.bool_ and a.ndim:
             count(TO_HOST, "boolean-mask indexing reads the number of selected elements")
         return a
+    if t in PASS:
+        return key
     if t is tuple:
-        return tuple(index(k) for k in key)
+        return tuple([index(k) for k in key])
     if t is list or isinstance(key, np.ndarray):
         a = np.asarray(key)
         count(TO_DEVICE, "host index array")
@@ -180,7 +201,7 @@ class ndarray:  # noqa: N801 (the name CuPy and NumPy give it)
             where = f"ndarray.{name}"
 
             def call(*args: Any, **kwargs: Any) -> Any:
-                r = method(*dev(args, where), **dev_kwargs(kwargs, where))
+                r = method(*dev_args(args, where), **dev_kwargs(kwargs, where))
                 return self if r is self._a else wrap(r)
 
             call.__name__ = name

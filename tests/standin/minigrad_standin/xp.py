@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from minigrad_standin import events
-from minigrad_standin.array import DEVICE_DTYPE_KINDS, dev, dev_kwargs, index, ndarray, new, unsupported, wrap
+from minigrad_standin.array import DEVICE_DTYPE_KINDS, dev, dev_args, dev_kwargs, index, ndarray, new, unsupported, wrap
 from minigrad_standin.events import SYNC, TO_DEVICE, TO_HOST, count
 
 __all__ = ["NAMES", "asarray", "asnumpy", "cuda", "ndarray"]
@@ -124,15 +124,17 @@ class ufunc:  # noqa: N801 (CuPy's name)
 
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
         where = self._where
+        if out is None and not kwargs:
+            return wrap(self._f(*dev_args(args, where)))
         if type(out) is tuple:
             if len(out) != 1:
                 raise ValueError("The 'out' parameter must have exactly one array value")
             out = out[0]
         if out is None:
-            return wrap(self._f(*dev(args, where), **dev_kwargs(kwargs, where)))
+            return wrap(self._f(*dev_args(args, where), **dev_kwargs(kwargs, where)))
         if type(out) is not ndarray:
             raise unsupported(out, f"{where}(out=...)")
-        self._f(*dev(args, where), out=out._a, **dev_kwargs(kwargs, where))
+        self._f(*dev_args(args, where), out=out._a, **dev_kwargs(kwargs, where))
         events.queued = True
         return out
 
@@ -186,7 +188,7 @@ def _function(f: Any, name: str) -> Any:
         if reads_size or (name == "where" and len(args) == 1):
             count(TO_HOST, f"{where} reads the size of its result")
         out = kwargs.get("out")
-        r = f(*dev(args, where), **dev_kwargs(kwargs, where))
+        r = f(*dev_args(args, where), **dev_kwargs(kwargs, where))
         events.queued = True  # copyto and other functions that write in place
         return out if type(out) is ndarray and r is out._a else wrap(r)
 

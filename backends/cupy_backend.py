@@ -14,10 +14,16 @@ GPU_HINT = "check the NVIDIA driver and GPU with `nvidia-smi`, or use the 'numpy
 
 
 class CupyBackend(Backend):
-    """The shared backend with the few CuPy-specific primitives."""
+    """The shared backend with the few CuPy-specific primitives.
 
-    def __init__(self, cupy: Any, cupyx: Any) -> None:
-        super().__init__("cupy", cupy)
+    Args:
+        cupy: the ``cupy`` module (or a module with its API: the test suite's CPU stand-in).
+        cupyx: the ``cupyx`` module, for ``scatter_add``.
+        name: the registry name.
+    """
+
+    def __init__(self, cupy: Any, cupyx: Any, name: str = "cupy") -> None:
+        super().__init__(name, cupy)
         self._cupyx = cupyx
 
     def to_numpy(self, a: Any) -> np.ndarray:

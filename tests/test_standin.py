@@ -16,6 +16,7 @@ from minigrad_standin.array import ndarray
 
 import backends
 import minigrad as mg
+from backends.cupy_backend import CupyBackend
 from minigrad import metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +121,7 @@ def test_it_is_registered_through_the_entry_point_group():
     assert ep.value == "minigrad_standin:create"
     assert ep.dist.name == "minigrad-standin"
     assert isinstance(backends.get("standin"), StandinBackend)
+    assert isinstance(backends.get("standin"), CupyBackend)  # the CuPy backend's own code runs on it
     assert "standin" in backends.available()
 
 

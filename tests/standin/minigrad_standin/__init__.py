@@ -20,35 +20,22 @@ installed package.
 
 from __future__ import annotations
 
-from typing import Any
-
 from backends import Backend
-from minigrad_standin import events, xp
-from minigrad_standin.array import ndarray, unsupported
-from minigrad_standin.events import SYNC, count
+from backends.cupy_backend import CupyBackend
+from minigrad_standin import cupyx, events, xp
+from minigrad_standin.array import ndarray
 
-__all__ = ["NAME", "StandinBackend", "create", "events", "ndarray", "xp"]
+__all__ = ["NAME", "StandinBackend", "create", "cupyx", "events", "ndarray", "xp"]
 
 NAME = "standin"
 
 
-class StandinBackend(Backend):
-    """The shared `backends.Backend` on the stand-in's array module, with CuPy's own primitives mirrored."""
+class StandinBackend(CupyBackend):
+    """minigrad's CuPy backend itself, on the stand-in's ``cupy`` and ``cupyx``: the CuPy-only code
+    (``asnumpy``, ``cupyx.scatter_add``, stream synchronisation) runs here as it would on a GPU."""
 
     def __init__(self) -> None:
-        super().__init__(NAME, xp)
-
-    def to_numpy(self, a: Any) -> Any:
-        return xp.asnumpy(a)
-
-    def scatter_add(self, target: Any, index: Any, values: Any) -> None:
-        """``cupyx.scatter_add``: device target, device (or scalar) values; indices may be host or device."""
-        if type(target) is not ndarray:
-            raise unsupported(target, "scatter_add")
-        xp.add.at(target, index, values)
-
-    def synchronize(self) -> None:
-        count(SYNC, "Backend.synchronize")
+        super().__init__(xp, cupyx, name=NAME)
 
 
 def create() -> Backend:

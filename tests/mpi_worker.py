@@ -86,11 +86,15 @@ def train(out: Path, dtype: str, mode: str, epochs: int = 2, batch_size: int = 9
                 clipped_steps += int(float(norm) > clip)
             opt.step()
     empty = dist.reduce_sums(empty=empty_steps)["empty"]
+    backend = next(model.parameters()).backend
+    moved = w.transports.get(backend.name)
     if w.is_main:
         params = {name: p.numpy() for name, p in model.named_parameters()}
         np.savez(out / f"train_{dtype}_{mode}_{w.size}.npz", **params)
         (out / f"train_{dtype}_{mode}_{w.size}.json").write_text(json.dumps(
-            {"empty_rank_steps": empty, "clipped_steps": clipped_steps, "steps": epochs * len(loader)}))
+            {"empty_rank_steps": empty, "clipped_steps": clipped_steps, "steps": epochs * len(loader),
+             "backend": backend.name, "transport": moved.name if moved else None,
+             "staged": bool(moved) and backend.xp is not np}))
 
 
 class StagedBackend(Backend):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import backends
 import minigrad as mg
 from minigrad.distributed.world import LAUNCHER_SIZE_VARS
 
@@ -39,10 +40,12 @@ def _env() -> dict:
     return {**env, "MINIGRAD_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
-def launch(n: int | None, *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def launch(n: int | None, *args: str, cwd: Path | None = None, check: bool = True,
+           env: dict | None = None) -> subprocess.CompletedProcess:
     """``mpiexec -n n python ARGS`` (``python ARGS`` alone for ``n`` None: the one-process reference)."""
     command = [sys.executable, *args] if n is None else [MPIEXEC, "-n", str(n), sys.executable, *args]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, env=_env(), cwd=cwd)
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, env={**_env(), **(env or {})},
+                          cwd=cwd)
     if check:
         assert proc.returncode == 0, f"{' '.join(command)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
     return proc
@@ -122,6 +125,23 @@ def test_allreduce_arithmetic_broadcasts_and_transports_on_three_ranks(tmp_path)
         assert got["transport"] == "host"
         assert got["local"] == [r, 3]
         assert got["nccl_calls"] == [["communicator", 3, list(range(128)), r]]  # rank 0's id reached every rank
+
+
+DEVICE = "cupy" if backends.unavailable_reason("cupy") is None else "standin"  # standin: tests/standin
+
+
+def test_device_gradients_staged_through_the_host_give_the_weights_of_one_process(tmp_path):
+    """Device arrays (CuPy on a GPU, else the strict CuPy stand-in) on 2 ranks that share a device, where
+    NCCL cannot run: the host-staging transport copies to the host, all-reduces, copies back."""
+    device = {"MINIGRAD_BACKEND": DEVICE, "MINIGRAD_DIST_TRANSPORT": "host", "PYTHONPATH": os.pathsep.join(
+        [str(HERE / "standin"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    launch(None, str(WORKER), "train", str(tmp_path), "float64", "weighted", env=device)
+    launch(2, str(WORKER), "train", str(tmp_path), "float64", "weighted", env=device)
+    reference, info = trained(tmp_path, None, "float64")
+    params, info2 = trained(tmp_path, 2, "float64")
+    assert info["backend"] == info2["backend"] == DEVICE
+    assert info2["transport"] == "host" and info2["staged"] and info2["empty_rank_steps"] > 0
+    assert max_difference(params, reference) <= 1e-12
 
 
 # -- failures end the job -------------------------------------------------------------------

@@ -22,45 +22,42 @@ from minigrad_standin.events import SYNC, TO_DEVICE, TO_HOST, count
 
 __all__ = ["NAMES", "asarray", "asnumpy", "cuda", "ndarray"]
 
-# cupy/__init__.py's public names that NumPy also has (CuPy 14): everything else is an AttributeError here.
+# the public names of cupy/__init__.py in CuPy 13.0 (the oldest the cuda extra allows) that NumPy also has;
+# everything else is an AttributeError here
 NAMES = frozenset(str.split("""
-abs absolute acos acosh add all allclose amax amin angle any append arange arccos arccosh arcsin arcsinh arctan
-arctan2 arctanh argmax argmin argpartition argsort argwhere around array array_equal array_equiv array_split
-asanyarray asarray ascontiguousarray asfortranarray asin asinh astype atan atan2 atanh atleast_1d atleast_2d
-atleast_3d average bartlett bincount bitwise_and bitwise_count bitwise_invert bitwise_left_shift bitwise_not
-bitwise_or bitwise_right_shift bitwise_xor blackman bool bool_ broadcast broadcast_arrays broadcast_shapes
-broadcast_to byte can_cast cbrt cdouble ceil choose clip column_stack common_type complex128 complex64
-complexfloating compress concat concatenate conj conjugate convolve copy copysign copyto corrcoef correlate cos cosh
-count_nonzero cov cross csingle cumprod cumsum cumulative_prod cumulative_sum deg2rad degrees delete diag
-diag_indices diag_indices_from diagflat diagonal diff digitize divide divmod dot double dsplit dstack dtype e
-ediff1d einsum empty empty_like equal exp exp2 expand_dims expm1 extract eye fabs fill_diagonal finfo fix
-flatnonzero flip fliplr flipud float16 float32 float64 float_power floating floor floor_divide fmax fmin fmod frexp
-full full_like gcd generic gradient greater greater_equal half hamming hanning heaviside histogram hsplit hstack
-hypot i0 identity iinfo imag indices inexact inf inner int16 int32 int64 int8 int_ intc integer interp intersect1d
-intp invert isclose iscomplex iscomplexobj isdtype isfinite isfortran isin isinf isnan isneginf isposinf isreal
-isrealobj isscalar issubdtype iterable ix_ kaiser kron lcm ldexp left_shift less less_equal lexsort linspace log
-log10 log1p log2 logaddexp logaddexp2 logical_and logical_not logical_or logical_xor logspace long longlong
-matmul matrix_transpose max maximum may_share_memory mean median meshgrid min min_scalar_type minimum mod modf
-moveaxis multiply nan nan_to_num nanargmax nanargmin nancumprod nancumsum nanmax nanmean nanmedian nanmin nanprod
-nanstd nansum nanvar ndim negative newaxis nextafter nonzero not_equal number ones ones_like outer packbits pad
-partition percentile permute_dims pi piecewise place poly polyadd polyfit polymul polysub polyval positive pow
-power promote_types ptp put put_along_axis putmask quantile rad2deg radians ravel ravel_multi_index real
-real_if_close reciprocal remainder repeat require reshape resize result_type right_shift rint roll rollaxis roots
-rot90 round searchsorted select setdiff1d setxor1d shape shares_memory short sign signbit signedinteger sin sinc
-single sinh size sort sort_complex split sqrt square squeeze stack std subtract sum swapaxes take take_along_axis
-tan tanh tensordot tile trace transpose trapezoid tri tril tril_indices tril_indices_from trim_zeros triu
-triu_indices triu_indices_from true_divide trunc typename ubyte ufunc uint uint16 uint32 uint64 uint8 uintc uintp
-ulong ulonglong union1d unique unique_all unique_counts unique_inverse unique_values unpackbits unravel_index
-unsignedinteger unwrap ushort vander var vdot vsplit vstack where zeros zeros_like
+abs absolute add all allclose amax amin angle any append arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh
+argmax argmin argpartition argsort argwhere around array array_equal array_equiv array_split asanyarray asarray
+ascontiguousarray asfortranarray atleast_1d atleast_2d atleast_3d average bartlett bincount bitwise_and bitwise_not
+bitwise_or bitwise_xor blackman bool_ broadcast broadcast_arrays broadcast_shapes broadcast_to byte can_cast cbrt
+cdouble ceil choose clip column_stack common_type complex128 complex64 complexfloating compress concatenate conj
+conjugate convolve copy copysign copyto corrcoef correlate cos cosh count_nonzero cov cross csingle cumprod cumsum
+deg2rad degrees delete diag diag_indices diag_indices_from diagflat diagonal diff digitize divide divmod dot double
+dsplit dstack dtype e ediff1d einsum empty empty_like equal exp exp2 expand_dims expm1 extract eye fabs
+fill_diagonal finfo fix flatnonzero flip fliplr flipud float16 float32 float64 float_power floating floor
+floor_divide fmax fmin fmod frexp full full_like gcd generic gradient greater greater_equal half hamming hanning
+heaviside histogram hsplit hstack hypot i0 identity iinfo imag indices inexact inf inner int16 int32 int64 int8 int_
+intc integer interp intersect1d intp invert isclose iscomplex iscomplexobj isfinite isfortran isin isinf isnan
+isneginf isposinf isreal isrealobj isscalar issubdtype iterable ix_ kaiser kron lcm ldexp left_shift less less_equal
+lexsort linspace log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not logical_or logical_xor logspace
+longlong matmul max maximum may_share_memory mean median meshgrid min min_scalar_type minimum mod modf moveaxis
+multiply nan nan_to_num nanargmax nanargmin nancumprod nancumsum nanmax nanmean nanmedian nanmin nanprod nanstd
+nansum nanvar ndim negative newaxis nextafter nonzero not_equal number ones ones_like outer packbits pad partition
+percentile pi piecewise place poly polyadd polyfit polymul polysub polyval positive power promote_types ptp put
+putmask quantile rad2deg radians ravel ravel_multi_index real real_if_close reciprocal remainder repeat require
+reshape resize result_type right_shift rint roll rollaxis roots rot90 round searchsorted select setdiff1d setxor1d
+shape shares_memory short sign signbit signedinteger sin sinc single sinh size sort sort_complex split sqrt square
+squeeze stack std subtract sum swapaxes take take_along_axis tan tanh tensordot tile trace transpose tri tril
+tril_indices tril_indices_from trim_zeros triu triu_indices triu_indices_from true_divide trunc typename ubyte ufunc
+uint uint16 uint32 uint64 uint8 uintc uintp ulonglong union1d unique unpackbits unravel_index unsignedinteger unwrap
+ushort vander var vdot vsplit vstack where zeros zeros_like
 """))
 LINALG_NAMES = frozenset(str.split(
-    "cholesky det eigh eigvalsh inv lstsq matrix_power matrix_rank multi_dot norm pinv qr slogdet solve svd "
+    "cholesky det eigh eigvalsh inv lstsq matrix_power matrix_rank norm pinv qr slogdet solve svd "
     "tensorinv tensorsolve"
 ))
 # functions whose result size depends on the data: CuPy reads a count back from the device
 SIZE_FROM_DATA = frozenset(str.split(
-    "argwhere compress extract flatnonzero intersect1d nonzero setdiff1d setxor1d trim_zeros union1d unique "
-    "unique_all unique_counts unique_inverse unique_values bincount"
+    "argwhere compress extract flatnonzero intersect1d nonzero setdiff1d setxor1d trim_zeros union1d unique bincount"
 ))
 SCATTER_UFUNCS = frozenset(["add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"])
 REDUCING_UFUNCS = frozenset(["add", "multiply"])

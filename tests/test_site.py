@@ -11,8 +11,8 @@ The site is built once (``mkdocs build --strict`` into a temporary folder) and e
 - every public name of ``minigrad``, ``minigrad.nn``, ``minigrad.optim``, ``minigrad.data`` and
   ``backends`` has an entry in the API reference (docs/api/*.md).
 
-Skipped without mkdocs (the docs extra, ``pip install -e ".[docs]"``) or without the KaTeX files
-that .ci/docs copies into docs/assets/katex/.
+Skipped without mkdocs (the docs extra, ``pip install -e ".[docs]"``), without the KaTeX files
+that .ci/docs copies into docs/assets/katex/, or without the figures it draws into docs/assets/figures/.
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ pytest.importorskip("mkdocstrings", reason='mkdocstrings is not installed (pip i
 ROOT = Path(__file__).resolve().parent.parent
 if not (ROOT / "docs" / "assets" / "katex" / "katex.min.js").is_file():
     pytest.skip("KaTeX is not in docs/assets/katex/ (bash .ci/docs copies it there)", allow_module_level=True)
+_FIGURES = ROOT / "docs" / "assets" / "figures"
+_UNDRAWN = [p.stem for p in (ROOT / "docs" / "figures").glob("[!_]*.py")
+            if not any((_FIGURES / f"{p.stem}{ext}").is_file() for ext in (".png", ".svg"))]
+if _UNDRAWN:
+    pytest.skip(f"figures not generated in docs/assets/figures/ ({', '.join(sorted(_UNDRAWN))}; bash .ci/docs "
+                "runs docs/figures/*.py)", allow_module_level=True)
 
 RAW_MARKUP = re.compile(r":(?:math|meth|func|class|mod|attr|data|obj|exc):`|\.\. math::")
 RAW_MATH = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]")

@@ -11,9 +11,11 @@ started several processes or the program imported it itself.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ LAUNCHER_SIZE_VARS = (
     ("SLURM_STEP_NUM_TASKS", "Slurm srun"),
 )
 MALLOPT_ENV = "MINIGRAD_DIST_MALLOPT"
+ABORT_GRACE_SECONDS = 0.5  # between a failing rank's last output and MPI_Abort
 # glibc's mallopt parameters and the values set for a run of several processes (see tune_malloc)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 TRIM_THRESHOLD_BYTES, MMAP_THRESHOLD_BYTES = 128 * 2**20, 32 * 2**20
@@ -200,7 +203,7 @@ def _install_excepthook(comm: Any) -> None:
 
     def hook(kind: Any, value: Any, tb: Any) -> None:
         previous(kind, value, tb)
-        sys.stderr.flush()
+        _let_output_through()
         for transport in (_world.transports.values() if _world is not None else ()):
             if hasattr(transport, "abort"):  # NCCL: kernels of the other ranks must not wait for this one
                 transport.abort()
@@ -218,6 +221,21 @@ def abort_on_error(error: BaseException) -> None:
     import mpi4py.run
 
     mpi4py.run.set_abort_status(error)
+    if not _grace_registered:  # runs before mpi4py's exit handler (registered earlier): the message gets out
+        _grace_registered.append(atexit.register(_let_output_through))
+
+
+_grace_registered: list = []
+
+
+def _let_output_through() -> None:
+    """Flush stdout and stderr and wait `ABORT_GRACE_SECONDS`: ``MPI_Abort`` tears the job down at once, and the
+    launcher forwards what a rank printed just before only if it gets a moment to (measured here: without the
+    wait, the traceback of a failing rank was sometimes cut short)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    time.sleep(ABORT_GRACE_SECONDS)
 
 
 def tune_malloc() -> bool:

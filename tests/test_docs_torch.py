@@ -46,7 +46,7 @@ def test_blocks_convention():
 
 
 def test_the_pytorch_pages_keep_their_pytorch_code():
-    assert PAGES_WITH_TORCH <= {p.relative_to(DOCS).as_posix() for p in torch_pages()}
+    assert {p.relative_to(DOCS).as_posix() for p in torch_pages()} >= PAGES_WITH_TORCH
 
 
 @pytest.mark.parametrize("page", torch_pages(), ids=lambda p: p.relative_to(DOCS).as_posix())

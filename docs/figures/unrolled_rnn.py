@@ -33,7 +33,7 @@ def main(outdir: str) -> Path:
     x = mg.tensor([[[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0]]], dtype="float32")  # movie was good
     with mg.viz.record_scopes(), mg.nn.recurrent_impl("composed"):
         y_hat = model(x)
-    graph = mg.viz.draw_graph(y_hat, model=model)
+    graph = mg.viz.draw_graph(y_hat, model=model, rankdir="TB")
     graph.attr(dpi="80")
     path = Path(outdir) / f"{NAME}.png"
     with atomic_write(path, "wb", who=NAME) as f:

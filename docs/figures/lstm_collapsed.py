@@ -22,7 +22,7 @@ def main(outdir: str) -> Path:
     x = mg.randn(2, 50, 3)
     with mg.viz.record_scopes(), mg.nn.recurrent_impl("composed"):
         output, (h_n, c_n) = lstm(x)
-    graph = mg.viz.draw_graph(output.sum(), model=lstm, collapse=True)
+    graph = mg.viz.draw_graph(output.sum(), model=lstm, collapse=True, rankdir="TB")
     graph.attr(dpi="72")
     path = Path(outdir) / f"{NAME}.png"
     with atomic_write(path, "wb", who=NAME) as f:

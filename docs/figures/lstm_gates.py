@@ -41,16 +41,18 @@ def main(outdir: str) -> Path:
     with mg.no_grad(), mg.nn.BPTTInspector(model) as inspector:
         model(x)
     trace = inspector.trace()
-    fig, axes = plt.subplots(1, 4, figsize=(11, 2.8), sharey=True)
-    for ax, gate, title in zip(axes, "ifoc", ["input gate i", "forget gate f", "output gate o", "cell c"]):
+    fig, axes = plt.subplots(2, 2, figsize=(8, 5.2), sharex=True, sharey=True)
+    for ax, gate, title in zip(axes.flat, "ifoc", ["input gate i", "forget gate f", "output gate o", "cell c"]):
         values = trace.gate(gate).numpy()[:, 0, :].T  # (H, T + 1): one row per unit
         lim = (0, 1) if gate != "c" else (-np.abs(values).max(), np.abs(values).max())
         image = ax.imshow(values, aspect="auto", cmap="viridis" if gate != "c" else "coolwarm",
                           vmin=lim[0], vmax=lim[1])
         ax.set_title(title)
-        ax.set_xlabel("time step t")
         fig.colorbar(image, ax=ax, fraction=0.046)
-    axes[0].set_ylabel("unit")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("unit")
+    for ax in axes[1]:
+        ax.set_xlabel("time step t")
     cue = memory.describe(x, y).split()[0]
     fig.suptitle(f"One sequence: cue {cue} at t = 0, then {T} distractors", fontsize=11)
     fig.tight_layout()

@@ -21,6 +21,7 @@ import minigrad as mg
 from minigrad.anomaly import is_anomaly_enabled
 from minigrad.autograd import _grad_enabled
 from minigrad.backend import _default
+from minigrad.graph_scope import current_scope
 from minigrad.nn.rnn import _default_impl
 
 STANDIN_DIR = Path(__file__).resolve().parent / "standin"
@@ -96,6 +97,7 @@ def no_leaked_state():
     assert not is_anomaly_enabled(), "test leaked anomaly mode (detect_anomaly not exited?)"
     assert _default.get() == default, "test leaked a default backend (use use_backend())"
     assert _default_impl.get() == impl, "test leaked a recurrent impl (use recurrent_impl())"
+    assert current_scope() is None, "test leaked a graph scope (record_scopes/graph_scope not exited?)"
 
 
 try:

@@ -63,10 +63,10 @@ def test_the_package_and_its_examples_come_from_the_install(installed, tmp_path)
     assert installed.parent in package.parents and examples == package.parent / "examples"
 
 
-def test_minigrad_examples_lists_all_six(installed, tmp_path):
+def test_minigrad_examples_lists_all_seven(installed, tmp_path):
     out = run(installed / "minigrad", "examples", cwd=tmp_path)
-    names = [line.split()[0] for line in out.splitlines()[:6]]
-    assert names == ["bidirectional", "charlm", "memory", "seed", "sentiment", "vanishing"], out
+    names = [line.split()[0] for line in out.splitlines()[:7]]
+    assert names == ["bidirectional", "charlm", "memory", "seed", "sentiment", "seq2seq", "vanishing"], out
 
 
 def test_examples_run_with_their_data(installed, tmp_path):

@@ -131,18 +131,20 @@ class _Encoder:
             self._open.discard(id(value))
 
 
-def _open_temp(folder: str, name: str) -> tuple[int, str]:
-    """Create a new, empty temporary file in ``folder``; returns ``(fd, path)``.
+def _temp_path(folder: str, name: str) -> str:
+    """A fresh name for a temporary file beside ``name`` in ``folder`` (not created yet)."""
+    return os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
 
-    Like ``tempfile.mkstemp(dir=folder)``, but created with mode 0o666 so the
-    umask applies and the finished checkpoint gets a normal file's permissions.
+
+def _create_new(path: str) -> int:
+    """Create ``path`` (which must not exist) for writing, mode 0o666 so that the umask applies.
+
+    Like ``tempfile.mkstemp``, but the finished file gets a normal file's permissions.
+
+    Raises:
+        FileExistsError: ``path`` exists.
     """
-    while True:
-        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
-        except FileExistsError:
-            continue
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
 
 
 def _fsync_folder(folder: str) -> None:
@@ -212,8 +214,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", who: str = "write") -
         raise FileNotFoundError(f"{who}: cannot write {shown!r}: the folder {folder!r} does not exist")
     if os.path.isdir(target):
         raise IsADirectoryError(f"{who}: cannot write {shown!r}: it is a folder, not a file")
-    fd, tmp = _open_temp(folder, os.path.basename(target))
-    try:
+    tmp = None
+    try:  # the name is known before the file exists, so an interrupt at any moment leaves no temporary file
+        while True:
+            tmp = _temp_path(folder, os.path.basename(target))
+            try:
+                fd = _create_new(tmp)
+                break
+            except FileExistsError:
+                continue
         text = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
         with os.fdopen(fd, mode, **text) as f:
             yield f
@@ -221,8 +230,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", who: str = "write") -
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
     _fsync_folder(folder)
 

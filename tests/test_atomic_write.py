@@ -117,3 +117,25 @@ def test_no_other_temporary_file_writer_is_left():
     for module in (minigrad.runner, minigrad.data.vocab):
         source = inspect.getsource(module)
         assert "mkstemp" not in source and "os.replace" not in source and "atomic_write" in source
+
+
+@pytest.mark.parametrize("moment", ["file_created", "before_the_file"])
+def test_an_interrupt_as_the_temporary_file_is_created_leaves_none(tmp_path, monkeypatch, moment):
+    """Ctrl-C can arrive at any instruction: also between the temporary file's creation and the moment its
+    name is held (the window that a SIGINT at random moments during a training run once hit)."""
+    import minigrad.io as mio
+
+    target = tmp_path / "ck.txt"
+    target.write_text("old")
+    create = mio._create_new
+
+    def interrupted(path):
+        if moment == "file_created":
+            os.close(create(path))  # the file exists, and the interrupt comes before its fd is returned
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mio, "_create_new", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_text_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.txt"]

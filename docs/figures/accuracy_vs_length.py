@@ -9,7 +9,6 @@ at each T and are scored on 256 held-out sequences. Chance is 0.5.
 A few seconds; ``minigrad run memory --plot`` is the full-size run.
 """
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -18,10 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
+from _figure import run, save_figure
 
 import minigrad as mg
 from minigrad.cli import load_example
-from minigrad.io import atomic_write
 
 NAME = "accuracy_vs_length"
 LENGTHS = [2, 5, 10, 20, 40]
@@ -60,12 +59,8 @@ def main(outdir: str) -> Path:
     ax.legend(frameon=False)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=110)
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1]))
+    run(main)

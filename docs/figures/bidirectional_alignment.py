@@ -9,7 +9,6 @@ the forward half at step t has read steps 0..t, the reverse half steps t..4,
 and nothing reads the padding (steps 5..7).
 """
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -17,9 +16,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from _figure import run, save_figure
 
 import minigrad as mg
-from minigrad.io import atomic_write
 
 NAME = "bidirectional_alignment"
 T, H, LENGTH = 8, 4, 5
@@ -58,12 +57,8 @@ def main(outdir: str) -> Path:
     fig.suptitle(r"$\|\partial h_t / \partial x_s\|$ for a row of length 5 padded to 8 (dark: large)",
                  fontsize=11)
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=110)
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1]))
+    run(main)

@@ -10,7 +10,6 @@ Seeded; a few seconds.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -18,11 +17,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figure import run, save_figure  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
 from minigrad.cli import load_example  # noqa: E402
-from minigrad.io import atomic_write  # noqa: E402
 from minigrad.nn.utils import detach_state, time_chunks  # noqa: E402
 
 NAME = Path(__file__).stem
@@ -73,14 +72,8 @@ def main(outdir: str) -> Path:
     axes[0].set_ylabel("probability of the next character")
     fig.suptitle(f"After {PROMPT!r}: the ten likeliest next characters")
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=110)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: python {sys.argv[0]} OUTDIR")
-    main(sys.argv[1])
+    run(main)

@@ -10,7 +10,6 @@ against an Embedding(V, 64) and W_ih (4H, 64)), from the arrays themselves, for 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -18,9 +17,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figure import run, save_figure  # noqa: E402
 
 import minigrad as mg  # noqa: E402
-from minigrad.io import atomic_write  # noqa: E402
 
 NAME = Path(__file__).stem
 N, T, H, E = 32, 50, 128, 64
@@ -53,14 +52,8 @@ def main(outdir: str) -> Path:
         ax.legend()
     left.set_ylabel("MiB")
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=110)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: python {sys.argv[0]} OUTDIR")
-    main(sys.argv[1])
+    run(main)

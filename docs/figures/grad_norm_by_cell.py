@@ -7,16 +7,15 @@ random steps; the loss sees the last hidden state only, so ||dL/dh_t|| shows
 how much of the gradient survives the trip back from step 39 to step t.
 """
 
-import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from _figure import run, save_figure
 
 import minigrad as mg
-from minigrad.io import atomic_write
 
 NAME = "grad_norm_by_cell"
 T, H = 40, 16
@@ -48,12 +47,8 @@ def main(outdir: str) -> Path:
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(frameon=False)
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=110)
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1]))
+    run(main)

@@ -10,17 +10,16 @@ the gradient reaching every step. Float64, seeded, under a second.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from _figure import run, save_figure  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
-from minigrad.io import atomic_write  # noqa: E402
 
 NAME = Path(__file__).stem
 N, T, I, H = 8, 60, 4, 64
@@ -64,14 +63,8 @@ def main(outdir: str) -> Path:
     ax.set_title("Gradient reaching each step, by initialisation")
     ax.legend()
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=110)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: python {sys.argv[0]} OUTDIR")
-    main(sys.argv[1])
+    run(main)

@@ -8,7 +8,6 @@ every step's input gate i, forget gate f, output gate o and cell c. Each panel
 is (unit, time step).
 """
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -16,10 +15,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from _figure import run, save_figure
 
 import minigrad as mg
 from minigrad.cli import load_example
-from minigrad.io import atomic_write
 
 NAME = "lstm_gates"
 T, STEPS = 20, 150
@@ -56,12 +55,8 @@ def main(outdir: str) -> Path:
     cue = memory.describe(x, y).split()[0]
     fig.suptitle(f"One sequence: cue {cue} at t = 0, then {T} distractors", fontsize=11)
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=100)
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1]))
+    run(main)

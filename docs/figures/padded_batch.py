@@ -6,7 +6,6 @@ Left: the word ids after ``mg.data.pad_sequences`` (0 = padding). Right: the
 mask the recurrent layers build from ``lengths`` (1 at real steps).
 """
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -14,9 +13,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from _figure import run, save_figure
 
 import minigrad as mg
-from minigrad.io import atomic_write
 
 NAME = "padded_batch"
 REVIEWS = ["movie was good", "movie was bad", "movie was not good"]
@@ -42,12 +41,8 @@ def main(outdir: str) -> Path:
         ax.set_yticks(range(len(REVIEWS)), [f"R{n + 1} (length {int(k)})" for n, k in enumerate(lengths)])
         ax.set_title(title)
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=110)
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1]))
+    run(main)

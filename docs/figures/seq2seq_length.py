@@ -9,7 +9,6 @@ strings the decoder writes back entirely right and the share of right digits. Se
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -17,11 +16,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _figure import run, save_figure  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
 from minigrad.cli import load_example  # noqa: E402
-from minigrad.io import atomic_write  # noqa: E402
 
 NAME = Path(__file__).stem
 S2S = load_example("seq2seq")
@@ -68,14 +67,8 @@ def main(outdir: str) -> Path:
     ax.set_title(f"Reversing digit strings after {EPOCHS} epochs: longer is harder")
     ax.legend(loc="lower left")
     fig.tight_layout()
-    path = Path(outdir) / f"{NAME}.png"
-    with atomic_write(path, "wb", who=NAME) as f:
-        fig.savefig(f, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, outdir, NAME, dpi=110)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: python {sys.argv[0]} OUTDIR")
-    main(sys.argv[1])
+    run(main)

@@ -1,0 +1,31 @@
+"""What every figure script shares: its command line and how a matplotlib figure is written.
+
+Not a figure itself (the leading underscore keeps it out of `.ci/docs` and the figure tests).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from minigrad.io import atomic_write
+
+
+def save_figure(fig: Any, outdir: str, name: str, dpi: int) -> Path:
+    """Write matplotlib ``fig`` to ``OUTDIR/<name>.png`` atomically, close it, and return the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(outdir) / f"{name}.png"
+    with atomic_write(path, "wb", who=name) as f:
+        fig.savefig(f, format="png", dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def run(main: Callable[[str], Any]) -> None:
+    """``python docs/figures/<name>.py OUTDIR``: call ``main(OUTDIR)``, or print the usage."""
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python {sys.argv[0]} OUTDIR")
+    print(main(sys.argv[1]))

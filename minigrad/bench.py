@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import minigrad as mg
+from minigrad.malloc import tune_malloc
 from minigrad.nn.functional import mse_loss
 from minigrad.runner import write_json_atomic
 
@@ -408,7 +409,7 @@ def run(sizes: list[tuple], models: list[str], path: str = "fused", backend: str
             "minigrad": mg.__version__, "numpy": mg.get_backend("numpy").xp.__version__,
             "torch": torch.__version__ if torch else None, "torch_device": device, "torch_note": torch_note,
             "backend": be.name, "dtype": dtype, **threads_in_force, "peak_gflops": peak, "peak_matmul": peak_what,
-            "rounds": rounds, "warmup": warmup, "lr": LR,
+            "rounds": rounds, "warmup": warmup, "lr": LR, "malloc_tuned": tune_malloc(),
         }
         on_header(header)
         rows = []
@@ -468,7 +469,8 @@ def format_header(header: dict) -> list[str]:
         f"minigrad bench: one training step (forward, MSE on the last hidden state, backward, SGD lr {header['lr']}, "
         f"zero_grad); medians of {header['rounds']} interleaved rounds after {header['warmup']} warm-up round(s)",
         f"minigrad {header['minigrad']} on {header['backend']} ({header['dtype']}), numpy {header['numpy']}, "
-        f"BLAS threads {header['blas_threads_note']}",
+        f"BLAS threads {header['blas_threads_note']}; glibc heap thresholds "
+        + ("raised (minigrad.malloc)" if header.get("malloc_tuned") else "as glibc sets them"),
         header["torch_note"] + (f", {torch_threads} thread(s)" if torch_threads and header["torch_device"] == "cpu"
                                 else ""),
         f"matmul peak {header['peak_gflops']:.1f} GFLOP/s ({header['peak_matmul']}); bound = step matmul FLOPs "

@@ -38,6 +38,10 @@ BLAS threads: a run limits NumPy's (and SciPy's) BLAS to ``--threads N``, else
 `resolve_threads`); if ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or
 ``MKL_NUM_THREADS`` is set instead, the BLAS keeps the threads that variable gave it.
 
+Memory: a run raises glibc's mmap and trim thresholds once (`minigrad.malloc.tune_malloc`), so the
+large arrays every batch allocates reuse their pages instead of being faulted in again;
+``MINIGRAD_MALLOPT=0`` leaves glibc's defaults.
+
 Data parallelism: ``mpiexec -n 4 minigrad run NAME --distributed`` runs one process per rank
 (`minigrad.distributed`). ``--batch-size`` stays the global batch; rank 0 alone prints, shows
 progress and writes ``--metrics``, ``--plot`` and ``--save``; ``--resume`` is read by rank 0 and
@@ -68,6 +72,7 @@ import minigrad.distributed as dist
 from minigrad.backend import use_backend
 from minigrad.creation import manual_seed
 from minigrad.io import atomic_write, load, save
+from minigrad.malloc import tune_malloc
 
 THREADS_ENV = "MINIGRAD_NUM_THREADS"
 DEFAULT_THREADS = 1
@@ -361,6 +366,7 @@ class Run:
     # -- context: backend, BLAS threads and Ctrl-C -------------------------------
     def __enter__(self) -> "Run":
         self.threads, _ = resolve_threads(self.threads_option)
+        tune_malloc()  # large per-batch temporaries reuse their pages (minigrad.malloc)
         self._join_world()
         try:
             if self.resume_path:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from minigrad import malloc
 
 # (variable, launcher) in the order checked; each holds the number of processes the launcher started
 LAUNCHER_SIZE_VARS = (
@@ -28,9 +29,6 @@ LAUNCHER_SIZE_VARS = (
 )
 MALLOPT_ENV = "MINIGRAD_DIST_MALLOPT"
 ABORT_GRACE_SECONDS = 0.5  # between a failing rank's last output and MPI_Abort
-# glibc's mallopt parameters and the values set for a run of several processes (see tune_malloc)
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-TRIM_THRESHOLD_BYTES, MMAP_THRESHOLD_BYTES = 128 * 2**20, 32 * 2**20
 
 
 class DistributedError(RuntimeError):
@@ -239,22 +237,15 @@ def _let_output_through() -> None:
 
 
 def tune_malloc() -> bool:
-    """Raise glibc's heap trim threshold (128 MiB) and mmap threshold (32 MiB) for this process.
+    """`minigrad.malloc.tune_malloc`, unless ``$MINIGRAD_DIST_MALLOPT`` is ``0``.
 
     Measured on a 2-core machine: under ``mpiexec`` with two ranks, each rank's training step ran 1.4-1.8x
     slower than the same work in a lone process, with 8-19x more page faults, because glibc kept
-    shrinking and regrowing the heap top around large temporaries; these two thresholds remove it.
-    The process then keeps up to 128 MiB more memory mapped than it needs. ``MINIGRAD_DIST_MALLOPT=0``
-    opts out.
+    shrinking and regrowing the heap top around large temporaries; raising the thresholds removes it.
 
     Returns:
-        True when both thresholds were set (glibc, not opted out).
+        True when the thresholds were set.
     """
-    if os.environ.get(MALLOPT_ENV, "1") == "0" or not sys.platform.startswith("linux"):
+    if os.environ.get(MALLOPT_ENV, "1") == "0":
         return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)) and \
-            bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
-    except (OSError, AttributeError):  # not glibc (musl, ...)
-        return False
+    return malloc.tune_malloc()

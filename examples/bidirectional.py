@@ -261,7 +261,8 @@ def main(cell, hidden, embed, train_size, valid_size, min_len, max_len, p_marker
                 pred = models[k](shown, [shown.shape[1]]).numpy().argmax(-1)[0]
                 run.echo(f"  {k:<14} " + tag_names(pred))
         if run.plot_path:
-            plot_bars(run.plot_path, {k: results[k] for k in models}, ceiling, cell)
+            with run.writing("--plot"):
+                plot_bars(run.plot_path, {k: results[k] for k in models}, ceiling, cell)
             run.echo(f"plot saved to {run.plot_path}")
         run.finish(
             f"bidirectional: per-token validation accuracy {results['bidirectional']:.1%} bidirectional vs "

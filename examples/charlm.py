@@ -310,7 +310,8 @@ def main(text_path, hidden, embed, layers, dropout, batch_size, bptt, lr, clip, 
             label = "greedy (temperature 0)" if t == "0" else f"temperature {t}"
             run.echo(f"\nsample, {label}:\n    {show(prompt + s)}")
         if run.plot_path:
-            plot_curves(run.plot_path, run.history, unigram)
+            with run.writing("--plot"):
+                plot_curves(run.plot_path, run.history, unigram)
             run.echo(f"\nplot saved to {run.plot_path}")
         run.finish(
             f"charlm: validation {valid_bpc:.3f} bits per character (perplexity {perplexity(valid_nats):.2f}) vs "

@@ -173,7 +173,8 @@ def main(lengths: list[int], steps_per_epoch: int, hidden: int, batch: int, lr: 
                     model, opt = models[f"{kind}_T{T}"], optimizers[f"{kind}_T{T}_adam"]
                     rng = np.random.default_rng([run.seed, T, 0, epoch])  # every model type sees the same batches
                     start = time.perf_counter()
-                    for step in run.progress(range(1, steps_per_epoch + 1), label=f"epoch {epoch + 1} T={T} {kind}"):
+                    for step in run.progress(range(1, steps_per_epoch + 1), label=f"epoch {epoch + 1} T={T} {kind}",
+                                             unit="steps"):
                         x, y = make_batch(rng, batch, T)  # the global batch: the same on every rank
                         rows = run.shard_rows(batch)  # --distributed: this rank's rows of it
                         x, y = x[rows], y[rows]
@@ -201,7 +202,8 @@ def main(lengths: list[int], steps_per_epoch: int, hidden: int, batch: int, lr: 
         if any(seconds.values()):
             run.echo("training time: " + ", ".join(f"{k} {s:.1f}s" for k, s in seconds.items()))
         if run.plot_path:
-            plot_accuracy(run.plot_path, lengths, acc, chance)
+            with run.writing("--plot"):
+                plot_accuracy(run.plot_path, lengths, acc, chance)
             run.echo(f"plot: {run.plot_path}")
 
         longest = str(max(lengths))

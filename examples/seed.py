@@ -96,7 +96,7 @@ def train(model: mg.nn.Module, x, lengths, y, run: Run, label: str, epoch: int, 
     rows = run.shard_rows(len(lengths))
     x, lengths, y = x[rows], lengths[rows], y[rows]
     value = 0.0
-    for step in run.progress(range(1, 301), label=label):
+    for step in run.progress(range(1, 301), label=label, unit="steps"):
         opt.zero_grad()
         if lengths:  # with more processes than reviews, some have none
             loss = F.binary_cross_entropy_with_logits(model(x, lengths), y)

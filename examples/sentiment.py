@@ -340,7 +340,7 @@ def load_for_prediction(run: Run, opts: dict, option: str) -> tuple[SentimentRNN
         raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
     vocab, config, classes = Vocab(extra["vocab"]), extra["config"], list(extra["classes"])
     model = SentimentRNN(len(vocab), **config)
-    run.track(model=model, extra=extra)
+    run.track(model=model, extra=extra, training=False)  # no training: --epochs does not matter
     return model.eval(), vocab, classes, dict(extra.get("preprocess", {}))
 
 
@@ -393,7 +393,8 @@ def predict_file(run: Run, opts: dict) -> None:
         lines.append("\t".join([label, *(f"{q:.6f}" for q in p[k]), text.replace("\t", " ")]))
     out = "\n".join(lines) + "\n"
     if opts["output"]:
-        write_text_atomic(opts["output"], out)
+        with run.writing("--output", opts["output"]):
+            write_text_atomic(opts["output"], out)
         run.echo(f"predictions for {len(texts)} lines ({len(texts) - len(scored)} without words): {opts['output']}")
     else:
         click.echo(out, nl=False)
@@ -429,7 +430,8 @@ def evaluate_only(run: Run, opts: dict) -> None:
     model, vocab, classes, prep = load_for_prediction(run, opts, "--test")
     report = evaluate_test(run, model, vocab, classes, prep, opts)
     if run.plot_path:
-        plot_confusion_matrix(run.plot_path, report)
+        with run.writing("--plot"):
+            plot_confusion_matrix(run.plot_path, report)
         run.echo(f"plot: {run.plot_path} (the --test confusion matrix)")
     run.finish(f"sentiment: {opts['resume']} test accuracy {report['accuracy']:.3f} on {opts['test_path']}",
                test_accuracy=report["accuracy"], test=report, data=opts["test_path"], classes=classes)
@@ -485,6 +487,11 @@ def load_texts(opts: dict) -> tuple[bool, str, list[str], list, list[str], list]
         split = train_valid_split(texts, labels, opts["valid_split"], seed=opts["seed"])
     except ValueError as e:
         raise click.UsageError(f"--valid-split: {e}") from None
+    if not split[0] or not split[2]:  # a class needs two texts to give one to each side
+        raise click.UsageError(
+            f"--valid-split {opts['valid_split']:g} of {opts['train_path']} ({len(texts)} texts) leaves "
+            f"{len(split[0])} training and {len(split[2])} validation texts: each label needs at least 2 texts "
+            "to be split; give more data, or --valid PATH")
     return True, f"{opts['train_path']} (validation: {opts['valid_split']:g} of it, seed {opts['seed']})", *split
 
 
@@ -495,6 +502,7 @@ def vocab_and_config(run: Run, opts: dict, train_tokens: list[list[str]], classe
         if "vocab" not in saved or "config" not in saved:
             raise click.ClickException(f"{opts['resume']} holds no vocabulary: it was not saved by this example")
         check_same_config({"pooling": "last", **saved["config"]}, opts)
+        check_vocab_options(saved, opts)
         if list(saved["classes"]) != classes:
             hint = ("" if opts["train_path"] else
                     "; this run has the generated corpus: give the --train data the checkpoint was trained on")
@@ -505,6 +513,36 @@ def vocab_and_config(run: Run, opts: dict, train_tokens: list[list[str]], classe
               "outputs": 1 if len(classes) == 2 else len(classes), "layers": opts["layers"],
               "bidirectional": opts["bidirectional"], "dropout": opts["dropout"], "pooling": opts["pooling"]}
     return Vocab.build(train_tokens, min_freq=opts["min_freq"], max_size=opts["max_vocab"]), config
+
+
+# options that build the vocabulary: a resumed model keeps the checkpoint's, so they cannot take effect
+VOCAB_OPTIONS = {"max_vocab": "--max-vocab", "min_freq": "--min-freq"}
+MOSTLY_UNKNOWN = 0.5  # refuse --resume training data whose tokens are mostly outside the vocabulary
+
+
+def check_vocab_options(saved: dict, opts: dict) -> None:
+    """On ``--resume``, a vocabulary option given on the command line is refused: the vocabulary is the
+    checkpoint's (its size and, where it was recorded, the value it was built with are named)."""
+    ctx = click.get_current_context()
+    for key, flag in VOCAB_OPTIONS.items():
+        if ctx.get_parameter_source(key) is click.core.ParameterSource.COMMANDLINE:
+            made = saved.get("vocab_options", {})
+            was = "" if key not in made else f" (it was built with {flag} {made[key]})" if made[key] is not None \
+                else f" (it was built with no {flag})"
+            raise click.UsageError(f"{flag} {opts[key]} cannot take effect with --resume: the model keeps the "
+                                   f"checkpoint's vocabulary of {len(saved['vocab'])} words{was}; leave {flag} out")
+
+
+def check_known_tokens(vocab: Vocab, ids: Sequence[list[int]], where: str, resume: str) -> None:
+    """Refuse training data that the ``--resume`` vocabulary mostly does not know (over `MOSTLY_UNKNOWN`
+    of its tokens, encoded as ``ids``, read as ``<unk>``): another corpus than the checkpoint's."""
+    total = sum(len(i) for i in ids)
+    unknown = sum(1 for i in ids for t in i if t == mg.data.UNK_ID)
+    if total and unknown / total > MOSTLY_UNKNOWN:
+        raise click.ClickException(
+            f"--resume {resume}: {unknown / total:.0%} of the tokens of {where} are not in the checkpoint's "
+            f"vocabulary of {len(vocab)} words (they would all read as <unk>): give the --train data the "
+            "checkpoint was trained on")
 
 
 def check_same_config(saved: dict, opts: dict) -> None:
@@ -655,6 +693,9 @@ def main(**opts: Any) -> None:
         valid_tokens = preprocess(valid_texts, prep)
         vocab, config = vocab_and_config(run, opts, train_tokens, classes)
         train_ids = encode_all(vocab, train_tokens, opts["train_path"] or "generated training data")
+        if opts["resume"]:
+            check_known_tokens(vocab, train_ids, opts["train_path"] or "the generated training data",
+                               opts["resume"])
         valid_ids = encode_all(vocab, valid_tokens, opts["valid_path"] or "generated validation data")
         class_index = {c: i for i, c in enumerate(classes)}
         train_y = np.array([class_index[c] for c in train_labels], dtype=np.int64)
@@ -673,7 +714,8 @@ def main(**opts: Any) -> None:
         n_params = sum(p.numel() for p in model.parameters())
         run.echo(f"model: {model.embedding}, {model.rnn}, {model.dropout}, {model.out}: {n_params} parameters")
         extra = run.track(model=model, optimizer=opt, extra={"vocab": list(vocab.itos), "config": config,
-                                                             "classes": classes, "preprocess": prep})
+                                                             "classes": classes, "preprocess": prep,
+                                                             "vocab_options": {k: opts[k] for k in VOCAB_OPTIONS}})
         if opts["resume"]:
             run.echo(f"resumed from {opts['resume']} after epoch {run.start_epoch}")
 
@@ -734,11 +776,13 @@ def main(**opts: Any) -> None:
                          f"{row['valid_accuracy']:6.3f}  {row['example']!r}")
         test = evaluate_test(run, model, vocab, classes, prep, opts) if opts["test_path"] else None
         if run.plot_path:
-            plot_curves(run.plot_path, run.history, bow_accuracy, name)
+            with run.writing("--plot"):
+                plot_curves(run.plot_path, run.history, bow_accuracy, name)
             run.echo(f"plot: {run.plot_path}")
             if test is not None:
                 path = confusion_plot_path(run.plot_path)
-                plot_confusion_matrix(path, test)
+                with run.writing("--plot", path):
+                    plot_confusion_matrix(path, test)
                 run.echo(f"plot: {path} (the --test confusion matrix)")
         elapsed = time.perf_counter() - started
         run.finish(

@@ -284,7 +284,8 @@ def main(task, cell, hidden, embed, min_len, max_len, train_size, valid_size, ba
             mark = "right" if written == list(TASKS[task](s)) else "wrong"
             run.echo(f"  {show(s):<18} -> {show(written):<18} {mark}")
         if run.plot_path:
-            plot_curves(run.plot_path, run.history, task)
+            with run.writing("--plot"):
+                plot_curves(run.plot_path, run.history, task)
             run.echo(f"plot saved to {run.plot_path}")
         run.finish(
             f"seq2seq: {task} {min_len}-{max_len} digits, greedy decoding {string_acc:.1%} of validation strings "

@@ -99,11 +99,20 @@ def measure(layers: Layers, x: mg.Tensor, y: mg.Tensor) -> tuple[dict[str, list[
 
 
 def verdict(ratio: float) -> str:
-    if not math.isfinite(ratio) or ratio > 1e3:
+    """``vanishes``, ``survives``, ``explodes`` or, when the norms overflowed float64 to inf or nan,
+    ``overflows (inf/nan)``: a configuration that diverged."""
+    if not math.isfinite(ratio):
+        return "overflows (inf/nan)"
+    if ratio > 1e3:
         return "explodes"
     if ratio < 1e-3:
         return "vanishes"
     return "survives"
+
+
+def shown(value: float, width: int) -> str:
+    """``value`` in ``width`` characters as ``1.23e-04``; ``overflow`` for inf or nan."""
+    return f"{value:{width}.2e}" if math.isfinite(value) else "overflow".rjust(width)
 
 
 def grad_norm(params: list) -> float:
@@ -204,15 +213,22 @@ def main(steps: int, hidden: int, features: int, batch: int, every: int, forget_
         run.echo("    t" + "".join(k.rjust(widths[k]) for k in KEYS))
         for t in range(steps):
             if t % every == 0 or t == last:
-                run.echo(f"{t:5d}" + "".join(f"{norms[k][t]:{widths[k]}.2e}" for k in KEYS))
+                run.echo(f"{t:5d}" + "".join(shown(norms[k][t], widths[k]) for k in KEYS))
         run.echo(f"\nratio ||dL/dh_0|| / ||dL/dh_{last}||:")
         for key in KEYS:
-            run.echo(f"  {key:<18}{ratios[key]:10.2e}   {verdict(ratios[key])}")
+            run.echo(f"  {key:<18}{shown(ratios[key], 10)}   {verdict(ratios[key])}")
+        diverged = [key for key in KEYS if not math.isfinite(ratios[key])]
+        if diverged:
+            run.echo(f"\n{', '.join(diverged)}: the gradient norms overflowed float64 (inf or nan): with "
+                     f"--steps {steps} and --hidden {hidden} these layers diverge; fewer --steps, or a smaller "
+                     f"--relu-scale for rnn_relu_scaled, keeps them finite")
         if run.plot_path:
-            inspector.plot(run.plot_path, title=f"||dL/dh_t|| for a loss on h_{last} (log scale)")
+            with run.writing("--plot"):
+                inspector.plot(run.plot_path, title=f"||dL/dh_t|| for a loss on h_{last} (log scale)")
             run.echo(f"plot: {run.plot_path}")
         if run.save_path and max_norm is None:
-            mg.save(run.state(0), run.save_path)
+            with run.writing("--save"):
+                mg.save(run.state(0), run.save_path)
 
         # -- 2. clipping tames the exploding relu RNN --------------------------
         clip_metrics = None
@@ -246,7 +262,8 @@ def main(steps: int, hidden: int, features: int, batch: int, every: int, forget_
                 "unclipped_first_nonfinite_step": bad_unclipped, "history": run.history,
             }
 
-        summary = f"vanishing: ||dL/dh_0||/||dL/dh_{last}|| " + ", ".join(f"{k} {ratios[k]:.1e}" for k in KEYS)
+        summary = f"vanishing: ||dL/dh_0||/||dL/dh_{last}|| " + ", ".join(
+            f"{k} {ratios[k]:.1e}" if math.isfinite(ratios[k]) else f"{k} overflow" for k in KEYS)
         if clip_metrics:
             summary += (f"; clip {max_norm:g}: loss finite without clipping "
                         f"{clip_metrics['unclipped_loss_finite']}, with clipping {clip_metrics['clipped_loss_finite']}")

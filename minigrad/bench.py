@@ -29,13 +29,12 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import minigrad as mg
 from minigrad.malloc import tune_malloc
 from minigrad.nn.functional import mse_loss
-from minigrad.runner import write_json_atomic
+from minigrad.runner import output_problem, write_json_atomic
 
 PRESETS = {  # name: (N batch, T steps, I input features, H hidden units)
     "small": (32, 35, 64, 128),
@@ -430,8 +429,9 @@ def main(sizes: tuple = (), models: tuple = (), path: str = "fused", backend: st
     models = list(models) or list(DEFAULT_MODELS)
     rounds = rounds or (QUICK_ROUNDS if quick else DEFAULT_ROUNDS)
     warmup = warmup if warmup is not None else (QUICK_WARMUP if quick else DEFAULT_WARMUP)
-    if json_path is not None and not Path(json_path).resolve().parent.is_dir():
-        raise BenchError(f"--json {json_path}: the folder {Path(json_path).resolve().parent} does not exist")
+    problem = output_problem(str(json_path)) if json_path is not None else None
+    if problem:  # before any timing: the folder exists and takes a file (tried), the path is no folder
+        raise BenchError(f"--json {json_path}: {problem}")
 
     def print_header(header: dict) -> None:
         for line in format_header(header):
@@ -440,7 +440,11 @@ def main(sizes: tuple = (), models: tuple = (), path: str = "fused", backend: st
     header, rows = run(sizes, models, path, backend, dtype, rounds, warmup, threads,
                        on_header=print_header, on_row=lambda row: echo(format_row(row)))
     if json_path is not None:
-        write_json_atomic(json_path, {"header": header, "rows": rows})
+        try:
+            write_json_atomic(json_path, {"header": header, "rows": rows}, who="--json")
+        except OSError as e:  # e.g. the folder removed during the run, a full disk
+            why = output_problem(str(json_path)) or e.strerror or str(e)
+            raise BenchError(f"--json {json_path}: cannot write: {why}") from None
         echo(f"wrote {len(rows)} rows to {json_path}")
     return rows
 

@@ -147,6 +147,21 @@ def _create_new(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
 
 
+def write_probe(folder: str | os.PathLike) -> str | None:
+    """Why a file cannot be created in ``folder``, or None when it can: a real test, which creates and
+    removes a temporary file there (permission bits say nothing to root, nor about a read-only mount,
+    a full disk or a folder such as ``/sys``). E.g. ``"Permission denied"``."""
+    folder = os.fspath(folder)
+    tmp = _temp_path(folder, "write-probe")
+    try:
+        os.close(_create_new(tmp))
+    except OSError as e:
+        return e.strerror or str(e)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    return None
+
+
 def _fsync_folder(folder: str) -> None:
     """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
     try:

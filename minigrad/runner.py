@@ -65,13 +65,14 @@ from time import perf_counter
 from typing import Any
 
 import click
+import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import backends
 import minigrad.distributed as dist
 from minigrad.backend import use_backend
 from minigrad.creation import manual_seed
-from minigrad.io import atomic_write, load, save
+from minigrad.io import atomic_write, load, save, write_probe
 from minigrad.malloc import tune_malloc
 
 THREADS_ENV = "MINIGRAD_NUM_THREADS"
@@ -152,12 +153,14 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def progress_line(label: str, done: int, total: int | None, elapsed: float, tokens: int | None = None) -> str:
+def progress_line(label: str, done: int, total: int | None, elapsed: float, tokens: int | None = None,
+                  unit: str = "batches") -> str:
     """One progress line for a log, e.g.
-    ``  epoch 1: 12/24 (50%)  elapsed 0:05  ETA 0:05  2.40 items/s  1536 tokens/s``.
+    ``  epoch 1: 12/24 (50%)  elapsed 0:05  ETA 0:05  2.40 batches/s  1536 tokens/s``.
 
     ``total`` None (unknown length) leaves out the percentage and the ETA; ``tokens``
-    None leaves out tokens/s. Indented so that it stands apart from a run's own lines.
+    None leaves out tokens/s; ``unit`` names what ``done`` counts (``batches``, ``steps``).
+    Indented so that it stands apart from a run's own lines.
     """
     parts = [f"  {label}: {done}/{total}" if total is not None else f"  {label}: {done}"]
     if total:
@@ -166,7 +169,7 @@ def progress_line(label: str, done: int, total: int | None, elapsed: float, toke
     if total is not None and done:
         parts.append(f" ETA {_clock(elapsed / done * max(total - done, 0))}")
     if elapsed > 0:
-        parts.append(f" {done / elapsed:.2f} items/s")
+        parts.append(f" {done / elapsed:.2f} {unit}/s")
         if tokens is not None:
             parts.append(f" {tokens / elapsed:.0f} tokens/s")
     return " ".join(parts)
@@ -184,8 +187,11 @@ class FloatRange(click.FloatRange):
 
 
 def output_problem(path: str, suffixes: tuple[str, ...] = (), needs: str | None = None) -> str | None:
-    """Why ``path`` cannot be written (its folder is missing or read-only, it is a folder, a wrong suffix,
-    the module ``needs`` is not installed), or None when it can."""
+    """Why ``path`` cannot be written (its folder is missing or refuses a new file, it is a folder, a wrong
+    suffix, the module ``needs`` is not installed), or None when it can.
+
+    Whether the folder takes a file is tried for real (`minigrad.io.write_probe`: a temporary file is
+    created and removed), since permission bits do not apply to root or to folders such as ``/sys``."""
     if not path:
         return "no file name"
     folder = os.path.dirname(os.path.abspath(path))
@@ -194,8 +200,9 @@ def output_problem(path: str, suffixes: tuple[str, ...] = (), needs: str | None 
     if not os.path.isdir(folder):
         what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
         return f"the folder {folder!r} {what}"
-    if not os.access(folder, os.W_OK):
-        return f"the folder {folder!r} is not writable"
+    why = write_probe(folder)
+    if why:
+        return f"the folder {folder!r} is not writable ({why})"
     if suffixes and os.path.splitext(path)[1].lower() not in suffixes:
         return f"expected a {' or '.join(suffixes)} file name"
     if needs and importlib.util.find_spec(needs) is None:
@@ -205,7 +212,9 @@ def output_problem(path: str, suffixes: tuple[str, ...] = (), needs: str | None 
 
 class OutputPath(click.ParamType):
     """A file an option writes, checked when the command line is read, before any work: the folder exists
-    and is writable, the path is not a folder, it ends in one of ``suffixes``, the module ``needs`` imports."""
+    and takes a new file (tried: `output_problem`), the path is not a folder, it ends in one of
+    ``suffixes``, the module ``needs`` imports. Write the file itself inside `output_error`, so that a
+    write that fails anyway (the folder removed meanwhile, a full disk) is a one-line error too."""
 
     name = "path"
 
@@ -369,6 +378,9 @@ class Run:
         tune_malloc()  # large per-batch temporaries reuse their pages (minigrad.malloc)
         self._join_world()
         try:
+            # nan and inf are reported in words (check_loss, the weights after each epoch): NumPy's own
+            # overflow and invalid-value warnings would only repeat them as tracebacks-to-be; undone on exit
+            self._stack.enter_context(np.errstate(all="ignore"))
             if self.resume_path:
                 self._read_resume()
             try:
@@ -410,7 +422,8 @@ class Run:
         self._stack.close()
         if exc_type is KeyboardInterrupt:
             if self.save_path and self._last_state is not None:
-                save(self._last_state, self.save_path)
+                with output_error("--save", self.save_path):
+                    save(self._last_state, self.save_path)
                 click.echo(f"\ninterrupted: saved epoch {self._last_state['epoch']} to {self.save_path}", err=True)
             else:
                 click.echo("\ninterrupted", err=True)
@@ -460,11 +473,11 @@ class Run:
             click.echo(message)
 
     def progress(self, items: Iterable, label: str, length: int | None = None,
-                 count: Callable[[Any], int] | None = None) -> Iterator:
+                 count: Callable[[Any], int] | None = None, unit: str = "batches") -> Iterator:
         """Iterate ``items``, showing progress on stderr (nothing with ``--quiet``).
 
         On a terminal: a progress bar. Otherwise (a log file, a pipe): a line
-        (`progress_line`: label, done/total, percent, elapsed, ETA, items/s
+        (`progress_line`: label, done/total, percent, elapsed, ETA, ``unit``/s
         and, with ``count``, tokens/s) every ``$MINIGRAD_PROGRESS_SECONDS`` seconds
         (default 10; 0 prints one per item) and one when the loop ends, each flushed.
 
@@ -473,6 +486,7 @@ class Run:
             label: names the loop, e.g. ``"epoch 3"``.
             length: the number of items (default: ``len(items)`` when it has one).
             count: ``count(item)`` -> the number of tokens in an item, for a tokens/s figure.
+            unit: what one item is, for the rate: ``"batches"`` (the default), ``"steps"``.
         """
         stream = sys.stderr
         if self.quiet:
@@ -481,10 +495,10 @@ class Run:
             with click.progressbar(items, length=length, label=label, file=stream, show_pos=True) as bar:
                 yield from bar
         else:
-            yield from self._progress_lines(items, label, length, count, stream)
+            yield from self._progress_lines(items, label, length, count, stream, unit)
 
     def _progress_lines(self, items: Iterable, label: str, length: int | None,
-                        count: Callable[[Any], int] | None, stream: Any) -> Iterator:
+                        count: Callable[[Any], int] | None, stream: Any, unit: str = "batches") -> Iterator:
         if length is None and hasattr(items, "__len__"):
             length = len(items)
         done = 0
@@ -492,7 +506,7 @@ class Run:
         start = last = perf_counter()
 
         def write(now: float) -> None:
-            stream.write(progress_line(label, done, length, now - start, tokens) + "\n")
+            stream.write(progress_line(label, done, length, now - start, tokens, unit) + "\n")
             stream.flush()
 
         for item in items:
@@ -534,21 +548,26 @@ class Run:
             raise click.ClickException(error)
         return state
 
-    def track(self, extra: dict | None = None, **objects: Any) -> dict:
+    def track(self, extra: dict | None = None, training: bool = True, **objects: Any) -> dict:
         """Name what checkpoints hold (objects with ``state_dict``/``load_state_dict``) plus ``extra`` data.
 
         With ``--resume``, loads the checkpoint into them now and returns its
         ``extra`` data (e.g. a vocabulary); otherwise returns ``extra``. With ``--distributed``, the
         models' parameters are then checked to agree on every rank and copied from rank 0.
+        ``training=False``: the run only evaluates or predicts with the ``--resume`` model, so
+        ``--epochs`` does not matter.
 
         Raises:
-            click.ClickException: a ``--resume`` checkpoint that does not fit; ranks whose models
-                differ (naming the first parameter that does).
+            click.ClickException: a ``--resume`` checkpoint that does not fit; a training run whose
+                ``--resume`` checkpoint is already past ``--epochs`` (nothing to train); ranks whose
+                models differ (naming the first parameter that does).
         """
         self._tracked = objects
         self._extra = dict(extra or {})
         if self.resume_path:
             self._load_resumed(objects)
+            if training:
+                self._check_epochs_left()
         for key, obj in objects.items():
             if hasattr(obj, "named_parameters") and self.world.size > 1:
                 try:
@@ -579,6 +598,13 @@ class Run:
         self._extra = dict(state.get("extra", {}))
         self._last_state = state
 
+    def _check_epochs_left(self) -> None:
+        """Refuse a ``--resume`` checkpoint saved after more epochs than ``--epochs``: nothing would train."""
+        if self.resume_path and self.start_epoch > self.n_epochs:
+            raise click.ClickException(
+                f"--resume {self.resume_path}: the checkpoint is already at epoch {self.start_epoch} and --epochs "
+                f"is {self.n_epochs}: nothing to train; give --epochs above {self.start_epoch}")
+
     def state(self, epoch: int) -> dict:
         """The checkpoint content after ``epoch`` completed epochs: a snapshot, which later epochs leave alone.
 
@@ -599,9 +625,14 @@ class Run:
         error and is not saved (the loss of its last step may still have been finite), unless the run
         was made with ``check_weights=False``.
 
+        Raises:
+            click.ClickException: a ``--resume`` checkpoint already past ``--epochs``; nan or inf in the
+                weights after an epoch; a ``--save`` write that fails.
+
         Rank 0 of a distributed run draws from the stream of a single process; every other rank
         from one of its own (``--seed``, epoch and rank), so dropout masks differ between ranks.
         """
+        self._check_epochs_left()
         for epoch in range(self.start_epoch, self.n_epochs):
             seed = self.seed * 100_003 + epoch
             if self.world.rank:
@@ -616,7 +647,7 @@ class Run:
                                            f"({', '.join(broken)}); stopped, nothing saved for it{kept}. {_remedies()}")
             self._last_state = self.state(epoch + 1)
             if self.save_path:
-                with _as_option_error("--save", self.save_path):
+                with output_error("--save", self.save_path):
                     save(self._last_state, self.save_path)
                 self._saved_epoch = epoch + 1
 
@@ -645,6 +676,13 @@ class Run:
         parts = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
         self.echo(f"epoch {epoch + 1}/{self.n_epochs}  {parts}")
 
+    def writing(self, flag: str, path: str | None = None) -> Any:
+        """`output_error` for the option ``flag`` (``"--plot"``: ``path`` defaults to ``--plot``'s):
+        write an output file inside it, e.g. ``with run.writing("--plot"): plot(run.plot_path)``."""
+        if path is None:
+            path = {"--plot": self.plot_path, "--metrics": self.metrics_path, "--save": self.save_path}[flag]
+        return output_error(flag, path)
+
     def finish(self, summary: str, **metrics: Any) -> dict:
         """Print the final summary line (even with ``--quiet``) and write ``--metrics``.
 
@@ -655,14 +693,19 @@ class Run:
         metrics = {"example": self.name, "seed": self.seed, "backend": self.backend, "blas_threads": self.threads,
                    **metrics}
         if self.metrics_path:
-            with _as_option_error("--metrics", self.metrics_path):
+            with output_error("--metrics", self.metrics_path):
                 write_json_atomic(self.metrics_path, metrics, who="--metrics")
         return metrics
 
 
 @contextmanager
-def _as_option_error(flag: str, path: str) -> Iterator[None]:
-    """An ``OSError`` writing ``path`` (e.g. its folder removed during the run, a full disk) as a one-line error."""
+def output_error(flag: str, path: str) -> Iterator[None]:
+    """An ``OSError`` writing ``path`` for the option ``flag`` (e.g. its folder removed during the run, a full
+    disk) as a one-line error: ``--plot p.png: cannot write: the folder '...' does not exist``.
+
+    Raises:
+        click.ClickException: an ``OSError`` raised in the block.
+    """
     try:
         yield
     except OSError as e:

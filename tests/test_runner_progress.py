@@ -20,7 +20,7 @@ from minigrad.runner import PROGRESS_ENV, Run
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"^  (?P<label>.+?): (?P<done>\d+)/(?P<total>\d+) \((?P<percent>\d+)%\)"
                   r"  elapsed (?P<elapsed>\d+:\d\d)  ETA (?P<eta>\d+:\d\d)"
-                  r"  (?P<rate>[\d.]+) items/s(?:  (?P<tokens>\d+) tokens/s)?$")
+                  r"  (?P<rate>[\d.]+) (?P<unit>batches|steps)/s(?:  (?P<tokens>\d+) tokens/s)?$")
 
 
 class Log(io.StringIO):
@@ -97,7 +97,7 @@ def test_unknown_length_and_a_short_loop(clock, monkeypatch):
             clock[0] += 1.0
         assert list(run.progress(range(2), label="given", length=2)) == [0, 1]
     lines = log.getvalue().splitlines()
-    assert lines[0] == "  stream: 3  elapsed 0:03  1.00 items/s"  # no total: no percentage, no ETA
+    assert lines[0] == "  stream: 3  elapsed 0:03  1.00 batches/s"  # no total: no percentage, no ETA
     assert lines[1].startswith("  given: 2/2 (100%)  elapsed 0:00  ETA 0:00") and len(lines) == 2
 
 
@@ -115,7 +115,7 @@ def test_quiet_and_terminal_print_no_lines(clock, monkeypatch):
     terminal = log_to(monkeypatch, Terminal())
     with Run("demo") as run:
         assert list(run.progress(range(3), label="epoch 1")) == [0, 1, 2]
-    assert "items/s" not in terminal.getvalue()  # a bar, not log lines
+    assert "batches/s" not in terminal.getvalue()  # a bar, not log lines
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "nan"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import backends
@@ -100,5 +101,14 @@ def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
 
 
 def manual_seed(seed: int) -> None:
-    """Seed every backend's random generator (same seed, same numbers on every backend)."""
-    backends.seed_all(int(seed))
+    """Seed every backend's random generator (same seed, same numbers on every backend).
+
+    Any int is a seed, as in PyTorch: a negative one, or one above 2**64 - 1, is
+    taken modulo 2**64 (so -1 seeds as 2**64 - 1).
+
+    Raises:
+        TypeError: ``seed`` is not an int (a float, a string, a bool, None).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"manual_seed: seed must be an int, got {seed!r} ({type(seed).__name__})")
+    backends.seed_all(int(seed) % 2**64)

@@ -133,6 +133,88 @@ def _check_numeric(dtype: Any, given: str) -> None:
         )
 
 
+def _ragged_problem(data: Any, path: tuple = ()) -> str | None:
+    """Where nested lists/tuples ``data`` are ragged, e.g. ``"row 1 has 1 element, row 0 has 2"``; None if not."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+
+    def row(i: int) -> str:
+        return f"row {i}" if not path else "row " + "".join(f"[{k}]" for k in (*path, i))
+
+    def size(x: Any) -> str:
+        if not isinstance(x, (list, tuple)):
+            return "is a number"
+        return f"has {len(x)} element" + ("" if len(x) == 1 else "s")
+
+    for i, item in enumerate(data[1:], 1):
+        if size(item) != size(data[0]):
+            return f"{row(i)} {size(item)}, {row(0)} {size(data[0])}"
+    for i, item in enumerate(data):
+        problem = _ragged_problem(item, (*path, i))
+        if problem:
+            return problem
+    return None
+
+
+def _host_array(who: str, data: Any) -> Any:
+    """Python data (nested lists, tuples, scalars) as a NumPy array.
+
+    Raises:
+        TypeError: ``data`` holds tensors in a tuple (the ``(output, h_n)`` pair of a recurrent layer).
+        ValueError: the nested sequences are ragged (the message names the first uneven row).
+    """
+    if isinstance(data, tuple) and any(isinstance(x, (Tensor, tuple)) for x in data):
+        raise TypeError(f"{who}: got a tuple of tensors, not data{_RNN_HINT}")
+    try:
+        return get_backend("numpy").asarray(data)
+    except ValueError as e:
+        problem = _ragged_problem(data)
+        if problem is None:
+            raise
+        raise ValueError(
+            f"{who}: ragged nested sequence: {problem} (pad them, e.g. minigrad.data.pad_sequences)"
+        ) from e
+
+
+_RNN_HINT = " (an RNN returns (output, h_n), an LSTM (output, (h_n, c_n)): take output)"
+
+
+def check_input(who: str, x: Any, name: str = "input") -> "Tensor":
+    """``x`` itself when it is a Tensor; else a TypeError that names ``who``, ``name`` and what ``x`` is.
+
+    The entry check of the modules' ``forward`` and the functions of ``minigrad.nn.functional``:
+    a tuple (the ``(output, h_n)`` of a recurrent layer passed on whole) gets a hint to take its
+    output, other data a hint to make a tensor.
+
+    Raises:
+        TypeError: ``x`` is not a Tensor.
+    """
+    if isinstance(x, Tensor):
+        return x
+    kind = type(x).__name__
+    if isinstance(x, tuple):
+        raise TypeError(f"{who}: {name} must be a Tensor, got tuple{_RNN_HINT}")
+    hint = " (make one with minigrad.tensor(...))" if isinstance(x, (list, int, float)) or hasattr(x, "dtype") else ""
+    raise TypeError(f"{who}: {name} must be a Tensor, got {kind}{hint}")
+
+
+def check_float_input(who: str, x: "Tensor", name: str = "input") -> "Tensor":
+    """``x`` when it is floating point; else a TypeError naming ``who``, the dtype and the fix.
+
+    For layers whose input is a quantity (``Linear``, the recurrent layers and cells): integer
+    input is usually token ids, which need an ``Embedding``; bool input a ``.float()``.
+
+    Raises:
+        TypeError: ``x`` is a bool or integer tensor.
+    """
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{who}: {name} has dtype {x.dtype}, expected floating point; token ids go through an "
+            f"nn.Embedding first, other data can be converted with .float()"
+        )
+    return x
+
+
 class Tensor:
     """An n-dimensional array on one backend that records the ops applied to it.
 
@@ -154,7 +236,7 @@ class Tensor:
         be = get_backend(backend)
         given, python_data = type(data).__name__, not hasattr(data, "dtype")
         if python_data:  # lists and scalars become a host array first, checked before moving to a device
-            data = get_backend("numpy").asarray(data)
+            data = _host_array("tensor", data)
             _check_numeric(data.dtype, given)
         if dtype is not None:
             array = be.asarray(data, dtype=be.dtype(dtype))
@@ -505,6 +587,8 @@ class Tensor:
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
         """Mean over ``axis`` (all axes when None) of a floating-point tensor.
 
+        The mean of no elements (an empty tensor or axis) is nan, as in PyTorch.
+
         Raises:
             TypeError: the tensor is not floating point (PyTorch's rule; use ``x.float().mean()``).
         """
@@ -512,7 +596,10 @@ class Tensor:
             raise TypeError(f"mean: the input must be floating point, got {self.dtype}; use x.float().mean()")
         axes = _normalize_axis("mean", axis, self.ndim)
         count = self.numel() if axes is None else _prod(self.shape[a] for a in axes)
-        return _apply(ops.Sum, self, axis=axes, keepdims=keepdims) / count
+        total = _apply(ops.Sum, self, axis=axes, keepdims=keepdims)
+        if count == 0:  # the mean of no elements is nan, as in PyTorch, without NumPy's 0/0 warning
+            return total * float("nan")
+        return total / count
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
         """Maximum over ``axis``; tied maxima share the gradient equally (like ``torch.amax``)."""

@@ -11,15 +11,32 @@ un-reversed the same way, so step t of both directions refers to token t.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
 from backends.choices import did_you_mean
 from minigrad.nn.masking import check_lengths, reverse_padded
 from minigrad.nn.module import Module
-from minigrad.tensor import Tensor, concat
+from minigrad.tensor import Tensor, check_float_input, check_input, concat
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+def _check_recurrent(name: str, layer: Any) -> None:
+    """Raise a TypeError unless ``layer`` is a Module that can be called as ``layer(x, hx)``."""
+    what = f"Bidirectional: {name} must be a recurrent layer called as layer(x, hx) -> (output, state), such as nn.LSTM"
+    if not isinstance(layer, Module):
+        raise TypeError(f"{what}; got {type(layer).__name__}, which is not a Module")
+    try:
+        signature = inspect.signature(layer.forward)
+    except (TypeError, ValueError):  # no signature to inspect: left to the call
+        return
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        args = ", ".join(signature.parameters)
+        raise TypeError(f"{what}; got {type(layer).__name__}, whose forward({args}) takes no hidden state") from None
 
 
 class Bidirectional(Module):
@@ -38,12 +55,18 @@ class Bidirectional(Module):
     ``hx``, when given, is such a pair.
 
     Raises:
+        TypeError: ``layer`` or ``backward_layer`` is not a recurrent layer: not a Module, or one
+            whose ``forward`` cannot be called as ``forward(x, hx)`` (such as ``Linear``); the
+            input of ``forward`` is not a floating-point Tensor.
         ValueError: ``merge_mode`` is not one of ``MERGE_MODES`` (the message lists them), or
             ``layer`` is already bidirectional.
     """
 
     def __init__(self, layer: Module, merge_mode: str = "concat", backward_layer: Module | None = None) -> None:
         super().__init__()
+        _check_recurrent("layer", layer)
+        if backward_layer is not None:
+            _check_recurrent("backward_layer", backward_layer)
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}"
                              + did_you_mean(merge_mode, MERGE_MODES))
@@ -61,6 +84,7 @@ class Bidirectional(Module):
         return f"merge_mode={self.merge_mode!r}"
 
     def forward(self, x: Tensor, hx: Any = None, lengths: Sequence[int] | None = None):
+        check_float_input("Bidirectional", check_input("Bidirectional", x))
         time_axis = 1 if getattr(self.forward_layer, "batch_first", True) else 0
         if x.ndim != 3:
             raise ValueError(f"Bidirectional: expected a batched 3-D input, got shape {x.shape}")

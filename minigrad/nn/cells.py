@@ -18,12 +18,13 @@ the BPTT inspector).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from backends.choices import did_you_mean
 from minigrad.backend import get_backend
-from minigrad.nn.module import Module, Parameter
-from minigrad.tensor import DEFAULT_FLOAT, Tensor
+from minigrad.nn.module import Module, Parameter, check_int_arg
+from minigrad.tensor import DEFAULT_FLOAT, Tensor, check_float_input, check_input
 
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 
@@ -124,8 +125,13 @@ class _CellBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: Any = None, backend: Any = None):
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be >= 1")
+        name = type(self).__name__
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                check_int_arg(name, arg, value, 1)
+            if value < 1:
+                raise ValueError(f"{name}: input_size and hidden_size must be >= 1, got {arg}={value!r}")
+        input_size, hidden_size = int(input_size), int(hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         be = get_backend(backend)
         dt = be.dtype(dtype or DEFAULT_FLOAT)
@@ -147,6 +153,7 @@ class _CellBase(Module):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
     def _project(self, x: Tensor) -> Tensor:
+        check_float_input(type(self).__name__, check_input(type(self).__name__, x))
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{type(self).__name__}: expected input (N, {self.input_size}) or ({self.input_size},), got {x.shape}"

@@ -12,6 +12,7 @@ without bound. Clip after ``backward()`` and before ``optimizer.step()``::
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -173,11 +174,17 @@ def clip_grad_norm_(
 
     Raises:
         TypeError: an entry of ``parameters`` is not a Tensor.
-        ValueError: ``norm_type`` is not a number > 0 or ``'inf'``; the gradients live on several backends.
+        ValueError: ``max_norm`` is negative, nan or not a number; ``norm_type`` is not a number > 0 or
+            ``'inf'``; the gradients live on several backends.
         RuntimeError: ``error_if_nonfinite`` and the total norm is nan or inf; the message names the
             first parameter (by position in ``parameters``) whose gradient is non-finite.
     """
     who = "clip_grad_norm_"
+    if isinstance(max_norm, Tensor) and max_norm.ndim == 0:
+        max_norm = max_norm.item()
+    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not max_norm >= 0:
+        raise ValueError(f"{who}: max_norm must be >= 0, got {max_norm!r}")
+    max_norm = float(max_norm)
     order = _norm_order(who, norm_type)
     params = _with_grads(who, parameters)
     message = (
@@ -210,11 +217,13 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
 
     Raises:
         TypeError: an entry of ``parameters`` is not a Tensor.
-        ValueError: ``clip_value`` is negative or nan.
+        ValueError: ``clip_value`` is negative, nan or not a number.
     """
-    clip_value = float(clip_value)
-    if not clip_value >= 0:
+    if isinstance(clip_value, Tensor) and clip_value.ndim == 0:
+        clip_value = clip_value.item()
+    if isinstance(clip_value, bool) or not isinstance(clip_value, numbers.Real) or not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
+    clip_value = float(clip_value)
     for _, p in _with_grads("clip_grad_value_", parameters):
         g = p.grad.data
         p.grad.data = p.grad.backend.xp.clip(g, -clip_value, clip_value).astype(g.dtype, copy=False)

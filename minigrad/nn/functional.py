@@ -5,6 +5,11 @@ gradient comes from the primitives. Available as ``minigrad.nn.functional``
 (conventionally ``import minigrad.nn.functional as F``).
 
 Shape legend: N batch, C classes; ``...`` any leading dimensions.
+
+Every function raises a TypeError when its first argument is not a Tensor
+(naming the function and the argument; a tuple such as a recurrent layer's
+``(output, h_n)`` gets a hint to take its output), and every loss when its
+``target`` is a tuple of tensors.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from backends.choices import did_you_mean
 from minigrad import ops
 from minigrad.backend import backend_of
-from minigrad.tensor import Tensor, _apply, _normalize_axis, concat, promote, where
+from minigrad.tensor import Tensor, _apply, _normalize_axis, check_float_input, check_input, concat, promote, where
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -30,6 +35,12 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def _check_target(op: str, target: Any) -> None:
+    """Raise a TypeError for a tuple of tensors given as ``target`` (a recurrent layer's ``(output, h_n)``)."""
+    if isinstance(target, tuple) and any(isinstance(t, (Tensor, tuple)) for t in target):
+        raise TypeError(f"{op}: target must be a Tensor or array, got a tuple of tensors")
+
+
 def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
         raise ValueError(f"{op}: input shape {input.shape} and target shape {target.shape} differ")
@@ -41,8 +52,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     One op (one output array), so the graph keeps only ``x`` and ``W`` for backward.
 
     Raises:
+        TypeError: ``x`` or ``weight`` is not a Tensor, or ``x`` is a bool or integer tensor.
         ValueError: the shapes do not fit (naming them).
     """
+    x = check_input("linear", x, "x")
+    weight = check_input("linear", weight, "weight")
+    check_float_input("linear", x, "x")
     if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input {x.shape} and weight {weight.shape} do not fit (need (..., I) and (O, I))")
     if bias is not None and bias.shape != (weight.shape[0],):
@@ -76,6 +91,7 @@ def logsumexp(x: Tensor, axis: int | Sequence[int] = -1, keepdims: bool = False)
     Raises:
         ValueError: an axis is out of range or repeated.
     """
+    x = check_input("logsumexp", x, "x")
     if isinstance(axis, (tuple, list)):  # several axes: moved to the end and merged into one
         x = x._floating()
         axes = _normalize_axis("logsumexp", axis, x.ndim) or ()
@@ -100,6 +116,7 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     class (x - logsumexp(x) would cancel two numbers of size |m|). A -inf entry
     (a masked score) gives -inf with a finite gradient, as in PyTorch.
     """
+    x = check_input("log_softmax", x, "x")
     x, ax, undo = _along("log_softmax", x, axis)
     if x.shape[ax] == 0:
         return undo(x * 1.0)
@@ -112,6 +129,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     A -inf entry (a masked score) gets probability 0 and a finite gradient; a
     row of -inf gives nan, as in PyTorch.
     """
+    x = check_input("softmax", x, "x")
     x, ax, undo = _along("softmax", x, axis)
     if x.shape[ax] == 0:
         return undo(x * 1.0)
@@ -143,6 +161,8 @@ def cross_entropy(
         weight: optional per-class weights ``(C,)``; the mean is then weighted
             (sum of w[t] * loss over sum of w[t], as in PyTorch).
     """
+    logits = check_input("cross_entropy", logits, "logits")
+    _check_target("cross_entropy", target)
     return _nll(log_softmax(logits, axis=-1), target, ignore_index, reduction, weight, op="cross_entropy")
 
 
@@ -154,6 +174,8 @@ def nll_loss(
     weight: Tensor | None = None,
 ) -> Tensor:
     """Negative log-likelihood ``-log_probs[..., target]`` for ``log_probs (..., C)``, ``target (...)``."""
+    log_probs = check_input("nll_loss", log_probs, "log_probs")
+    _check_target("nll_loss", target)
     return _nll(log_probs, target, ignore_index, reduction, weight, op="nll_loss")
 
 
@@ -193,8 +215,13 @@ def _nll(log_probs: Tensor, target: Any, ignore_index: Any, reduction: str, weig
         return _reduce(nll.reshape(target.shape) if reduction == "none" else nll, reduction, op)
     w = Tensor._wrap(w.astype(log_probs.dtype), log_probs.backend)
     nll = nll * w
-    if reduction == "mean":
-        return nll.sum() / w.sum()  # NaN when every position is ignored, as in PyTorch
+    if reduction == "mean":  # nan when every position is ignored, as in PyTorch, with a zero gradient
+        xp = log_probs.backend.xp
+        total = w.data.sum()
+        none = total == 0
+        denominator = Tensor._wrap(xp.where(none, 1, total).astype(w.dtype), log_probs.backend)
+        nan_if_none = Tensor._wrap(xp.where(none, xp.nan, 0).astype(w.dtype), log_probs.backend)
+        return nll.sum() / denominator + nan_if_none
     return _reduce(nll.reshape(target.shape) if reduction == "none" else nll, reduction, op)
 
 
@@ -215,6 +242,8 @@ def binary_cross_entropy_with_logits(
     Raises:
         ValueError: the shapes differ, or ``reduction`` is unknown.
     """
+    logits = check_input("binary_cross_entropy_with_logits", logits, "logits")
+    _check_target("binary_cross_entropy_with_logits", target)
     target = logits._lift(target)._as_dtype(logits.dtype)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     positive = target if pos_weight is None else logits._lift(pos_weight) * target
@@ -226,6 +255,8 @@ def binary_cross_entropy_with_logits(
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((input - target)^2); shapes must match."""
+    input = check_input("mse_loss", input, "input")
+    _check_target("mse_loss", target)
     target = input._lift(target)
     _check_same_shape("mse_loss", input, target)
     return _reduce((input - target) ** 2, reduction, "mse_loss")
@@ -252,6 +283,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     Identity when not ``training`` or ``p == 0``; the mask comes from the
     backend's generator, so [`minigrad.manual_seed`][minigrad.manual_seed] makes it repeatable.
     """
+    x = check_input("dropout", x, "x")
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
@@ -286,6 +318,7 @@ def pad(input: Tensor, pad: tuple[int, ...] | list[int], mode: str = "constant",
             negative resulting size, an unknown ``mode``, a ``value`` with a
             copying mode, or a reflect/circular pad too large for its axis.
     """
+    input = check_input("pad", input, "input")
     amounts = tuple(int(p) for p in pad)
     if len(amounts) % 2:
         raise ValueError(f"pad: the pad tuple needs (before, after) pairs, got odd length {len(amounts)}: {amounts}")
@@ -385,6 +418,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     Raises:
         ValueError: ``beta`` is 0 (PyTorch returns inf there).
     """
+    x = check_input("softplus", x, "x")
     x = x._floating()  # bool and integer tensors become float32, as for every float-only function
     if beta == 1 and threshold == 20:
         return _apply(ops.Softplus, x)
@@ -407,6 +441,7 @@ def log_sigmoid(x: Tensor) -> Tensor:
     Args:
         x: input ``(...)``; the result has its shape and dtype.
     """
+    x = check_input("log_sigmoid", x, "x")
     return _apply(ops.LogSigmoid, x._floating())
 
 
@@ -423,6 +458,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
         x: input ``(...)``; the result has its shape and dtype.
         negative_slope: the slope for x <= 0.
     """
+    x = check_input("leaky_relu", x, "x")
     return _apply(ops.LeakyRelu, x._floating(), negative_slope=negative_slope)
 
 
@@ -436,6 +472,7 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
         x: input ``(...)``; the result has its shape and dtype.
         alpha: the value approached as x -> -inf is ``-alpha``.
     """
+    x = check_input("elu", x, "x")
     return _apply(ops.Elu, x._floating(), alpha=alpha)
 
 
@@ -459,10 +496,50 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     Raises:
         ValueError: ``approximate`` is neither ``"none"`` nor ``"tanh"``.
     """
+    x = check_input("gelu", x, "x")
     if approximate not in GELU_APPROXIMATIONS:
         raise ValueError(f"gelu: approximate must be one of {GELU_APPROXIMATIONS}, got {approximate!r}"
                          + did_you_mean(approximate, GELU_APPROXIMATIONS))
     return _apply(ops.Gelu, x._floating(), approximate=approximate)
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0), elementwise (PyTorch's ``F.relu``); the derivative at 0 is 0.
+
+    Args:
+        x: input ``(...)``; the result has its shape and dtype.
+
+    Raises:
+        TypeError: ``x`` is not a Tensor.
+    """
+    x = check_input("relu", x, "x")
+    return x.relu()
+
+
+def tanh(x: Tensor) -> Tensor:
+    """tanh(x), elementwise (PyTorch's ``F.tanh``); bool and integer tensors become float32.
+
+    Args:
+        x: input ``(...)``; the result has its shape.
+
+    Raises:
+        TypeError: ``x`` is not a Tensor.
+    """
+    x = check_input("tanh", x, "x")
+    return x.tanh()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), elementwise (PyTorch's ``F.sigmoid``); bool and integer tensors become float32.
+
+    Args:
+        x: input ``(...)``; the result has its shape.
+
+    Raises:
+        TypeError: ``x`` is not a Tensor.
+    """
+    x = check_input("sigmoid", x, "x")
+    return x.sigmoid()
 
 
 # ---------------------------------------------------------------------------
@@ -509,6 +586,8 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reducti
         ValueError: the shapes differ, an element of ``input`` or ``target`` is
             outside [0, 1] (or nan), or ``reduction`` is unknown.
     """
+    input = check_input("binary_cross_entropy", input, "input")
+    _check_target("binary_cross_entropy", target)
     target = _like(target, input)
     _check_same_shape("binary_cross_entropy", input, target)
     _check_probabilities("binary_cross_entropy", "input", input)
@@ -529,6 +608,8 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     Raises:
         ValueError: the shapes differ, or ``reduction`` is not ``'mean'``, ``'sum'`` or ``'none'``.
     """
+    input = check_input("l1_loss", input, "input")
+    _check_target("l1_loss", target)
     target = _like(target, input)
     _check_same_shape("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction, "l1_loss")
@@ -553,6 +634,8 @@ def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: fl
     Raises:
         ValueError: ``beta`` is negative, the shapes differ, or ``reduction`` is unknown.
     """
+    input = check_input("smooth_l1_loss", input, "input")
+    _check_target("smooth_l1_loss", target)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta!r}")
     target = _like(target, input)
@@ -582,6 +665,8 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
     Raises:
         ValueError: ``delta`` is not positive, the shapes differ, or ``reduction`` is unknown.
     """
+    input = check_input("huber_loss", input, "input")
+    _check_target("huber_loss", target)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
     target = _like(target, input)
@@ -616,6 +701,8 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool
     Raises:
         ValueError: ``reduction`` is unknown (the message lists the valid ones), or the shapes differ.
     """
+    input = check_input("kl_div", input, "input")
+    _check_target("kl_div", target)
     if reduction not in KL_REDUCTIONS:
         raise ValueError(f"kl_div: reduction must be one of {KL_REDUCTIONS}, got {reduction!r}"
                          + did_you_mean(reduction, KL_REDUCTIONS))
@@ -642,7 +729,10 @@ __all__ = [
     "nll_loss",
     "one_hot",
     "pad",
+    "relu",
+    "sigmoid",
     "softmax",
+    "tanh",
     "where",
     # activations and losses under PyTorch's names
     "binary_cross_entropy",

@@ -19,7 +19,7 @@ from minigrad.creation import zeros
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
-from minigrad.tensor import DEFAULT_FLOAT, Tensor, where
+from minigrad.tensor import DEFAULT_FLOAT, Tensor, _host_array, check_float_input, check_input, where
 
 
 def _check_size(layer: str, name: str, value: Any) -> int:
@@ -67,8 +67,18 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x (..., I)`` -> ``(..., O)``; lists and arrays are converted to the weight's dtype.
+
+        Raises:
+            TypeError: ``x`` is a tuple (such as a recurrent layer's ``(output, h_n)``) or a bool or
+                integer tensor (token ids need an ``Embedding``).
+            ValueError: the last axis of ``x`` is not ``in_features``.
+        """
+        if isinstance(x, tuple):
+            check_input("Linear", x)
         if not isinstance(x, Tensor):
             x = Tensor(x, dtype=self.weight.dtype, backend=self.weight.backend)
+        check_float_input("Linear", x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear: expected input of shape (..., in_features={self.in_features}), got shape {x.shape}"
@@ -149,7 +159,7 @@ class Embedding(Module):
             array, owner = ids.data, be
         else:  # host ids (lists, NumPy arrays) are checked on the host, before they move to the device
             owner = be if is_device_array(ids) else get_backend("numpy")
-            array = owner.asarray(ids)
+            array = owner.asarray(ids) if hasattr(ids, "dtype") else _host_array("Embedding", ids)
             if array.size == 0 and array.dtype.kind == "f":  # an empty list
                 array = array.astype("int64")
         if array.dtype.kind not in "iu":
@@ -190,6 +200,7 @@ class Dropout(Module):
         self.p = float(p)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("Dropout", x)
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
@@ -200,6 +211,7 @@ class Tanh(Module):
     """Elementwise tanh(x)."""
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("Tanh", x)
         return x.tanh()
 
 
@@ -207,6 +219,7 @@ class ReLU(Module):
     """Elementwise max(x, 0)."""
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("ReLU", x)
         return x.relu()
 
 
@@ -214,6 +227,7 @@ class Sigmoid(Module):
     """Elementwise 1 / (1 + exp(-x))."""
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("Sigmoid", x)
         return x.sigmoid()
 
 
@@ -245,6 +259,7 @@ class Softplus(Module):
         self.threshold = _check_real("Softplus", "threshold", threshold)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("Softplus", x)
         return F.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
@@ -255,6 +270,7 @@ class LogSigmoid(Module):
     """Elementwise ``log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))``, precise in float32 for every x."""
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("LogSigmoid", x)
         return F.log_sigmoid(x)
 
 
@@ -270,6 +286,7 @@ class LeakyReLU(Module):
         self.negative_slope = _check_real("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("LeakyReLU", x)
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -288,6 +305,7 @@ class ELU(Module):
         self.alpha = _check_real("ELU", "alpha", alpha)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("ELU", x)
         return F.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
@@ -313,6 +331,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("GELU", x)
         return F.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
@@ -338,6 +357,7 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, x: Tensor) -> Tensor:
+        x = check_input("Flatten", x)
         nd = max(x.ndim, 1)
         start, end = self.start_dim, self.end_dim
         if not (-nd <= start < nd and -nd <= end < nd):

@@ -7,6 +7,7 @@ in definition order, so ``named_parameters()`` yields dotted names such as
 
 from __future__ import annotations
 
+import numbers
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -14,6 +15,14 @@ from typing import Any
 from minigrad.backend import get_backend
 from minigrad.graph_scope import _scope, module_scope
 from minigrad.tensor import Tensor
+
+
+def check_int_arg(who: str, name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int when it is an integer (not a bool) ``>= minimum``, else a ValueError
+    naming ``who`` and the argument: ``LSTM: input_size must be an int >= 1, got 5.0``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{who}: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
 
 
 class Parameter(Tensor):
@@ -174,7 +183,16 @@ class Module:
 
         Returns:
             ``(missing_keys, unexpected_keys)`` (both empty when strict succeeds).
+
+        Raises:
+            TypeError: ``state`` is not a mapping (a dict, or what ``minigrad.load`` returns).
+            ValueError: keys or shapes do not fit (every problem listed).
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict into {type(self).__name__}: state_dict must be a mapping of names to arrays "
+                f"(such as model.state_dict() or minigrad.load(path)), got {type(state).__name__}"
+            )
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]

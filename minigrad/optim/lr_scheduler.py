@@ -24,7 +24,7 @@ import math
 from typing import Any
 
 from backends.choices import did_you_mean, quoted
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, check_nonnegative
 
 MODES = ("min", "max")  # ReduceLROnPlateau's mode
 THRESHOLD_MODES = ("rel", "abs")
@@ -108,11 +108,15 @@ class StepLR(LRScheduler):
         optimizer: the optimizer whose learning rates to schedule.
         step_size: epochs between decays (a positive integer).
         gamma: multiplicative factor.
+
+    Raises:
+        ValueError: ``step_size`` is not a positive int, or ``gamma`` is negative or nan.
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         if not isinstance(step_size, int) or isinstance(step_size, bool) or step_size < 1:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        check_nonnegative("StepLR", "gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer)
@@ -127,9 +131,13 @@ class ExponentialLR(LRScheduler):
     Args:
         optimizer: the optimizer whose learning rates to schedule.
         gamma: multiplicative factor.
+
+    Raises:
+        ValueError: ``gamma`` is negative or nan.
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        check_nonnegative("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer)
 
@@ -163,11 +171,15 @@ class CosineAnnealingLR(LRScheduler):
         optimizer: the optimizer whose learning rates to schedule.
         T_max: epochs of one half cosine period (a positive integer).
         eta_min: the lowest learning rate.
+
+    Raises:
+        ValueError: ``T_max`` is not a positive int, or ``eta_min`` is negative or nan.
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         if not isinstance(T_max, int) or isinstance(T_max, bool) or T_max < 1:
             raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
+        check_nonnegative("CosineAnnealingLR", "eta_min", eta_min)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer)
@@ -206,8 +218,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     Raises:
         ValueError: ``mode`` is not ``"min"`` or ``"max"``, ``threshold_mode`` is not ``"rel"`` or
-            ``"abs"`` (the messages suggest the closest), ``factor >= 1``, or ``min_lr`` has the
-            wrong length.
+            ``"abs"`` (the messages suggest the closest), ``factor`` is not in [0, 1), ``patience`` or
+            ``cooldown`` is not an int >= 0, ``threshold``, ``eps`` or a ``min_lr`` is negative or nan,
+            or ``min_lr`` has the wrong length.
     """
 
     def __init__(
@@ -228,8 +241,16 @@ class ReduceLROnPlateau(LRScheduler):
         if threshold_mode not in THRESHOLD_MODES:
             raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
                              + did_you_mean(threshold_mode, THRESHOLD_MODES))
+        check_nonnegative("ReduceLROnPlateau", "factor", factor)
         if not factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor!r}")
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"ReduceLROnPlateau: {name} must be an int >= 0, got {value!r}")
+        for name, value in (("threshold", threshold), ("eps", eps)):
+            check_nonnegative("ReduceLROnPlateau", name, value)
+        for value in min_lr if isinstance(min_lr, (list, tuple)) else [min_lr]:
+            check_nonnegative("ReduceLROnPlateau", "min_lr", value)
         super().__init__(optimizer)
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):

@@ -461,7 +461,8 @@ def _buffer(a: Any) -> Any:
 
 
 def _saved_arrays(ctx: Function) -> list:
-    """The arrays saved on ``ctx`` for backward: its attributes that are arrays, also inside tuples and lists."""
+    """The arrays saved on ``ctx`` for backward: its attributes that are arrays, also inside tuples and
+    lists, and those of the Functions it runs inside (``BidirectionalSequence``'s two kernels)."""
     array_type = ctx.xp.ndarray
     found = []
     for name, value in vars(ctx).items():
@@ -470,4 +471,6 @@ def _saved_arrays(ctx: Function) -> list:
         for v in value if isinstance(value, (tuple, list)) else (value,):
             if isinstance(v, array_type):
                 found.append(v)
+            elif isinstance(v, Function) and v is not ctx:
+                found.extend(_saved_arrays(v))
     return found

@@ -37,7 +37,7 @@ __all__ = ["IMAGE_FORMATS", "draw_graph", "graph_scope", "record_scopes"]
 
 IMAGE_FORMATS = ("png", "svg", "pdf")  # written with dot; ".dot" and ".gv" write the DOT text itself
 RANKDIRS = ("LR", "TB", "RL", "BT")
-_FUSED = (ops.RNNSequence, ops.LSTMSequence, ops.GRUSequence)
+_FUSED = (ops.RNNSequence, ops.LSTMSequence, ops.GRUSequence, ops.BidirectionalSequence)
 _FRAME_KEY = {"module": "m", "layer": "l", "direction": "d", "t": "t", "name": "n"}
 _STYLE = {  # fill colours of the clusters, by the kind of their innermost frame
     "module": "#f4f6fb", "layer": "#eef3ea", "direction": "#fbf3e6", "t": "#ffffff", "name": "#f3eefa",
@@ -171,7 +171,10 @@ class _Drawing:
             if isinstance(ctx, _FUSED):
                 steps = ctx.parents[0].shape[0]  # xw (T, N, G), time-major
                 self.kind[nid] = "fused"
-                self.label[nid] = (f"{type(ctx).__name__} (fused kernel)\\nall {steps} steps in this one node"
+                name = type(ctx).__name__
+                if isinstance(ctx, ops.BidirectionalSequence) and hasattr(ctx, "kernel"):
+                    name = f"{ctx.kernel.__name__} ×2 directions"
+                self.label[nid] = (f"{name} (fused kernel)\\nall {steps} steps in this one node"
                                    + (f"\\n{_shape(t)}" if show_shapes else ""))
             else:
                 self.kind[nid] = "op"

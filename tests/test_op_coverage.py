@@ -14,7 +14,8 @@ from minigrad import ops
 
 LEGACY_NAMES = {"Pow": "pow_tensor", "PowScalar": "pow_int"}
 # the fused sequence kernels are checked against their composed twins and PyTorch in test_fused.py
-TWIN_TESTED = {"RNNSequence", "LSTMSequence", "GRUSequence"}
+# (and BidirectionalSequence, both directions at once, in test_fused_directions.py)
+TWIN_TESTED = {"RNNSequence", "LSTMSequence", "GRUSequence", "BidirectionalSequence"}
 
 
 def _all_case_names() -> list[str]:

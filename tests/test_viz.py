@@ -155,15 +155,22 @@ def test_gru_collapsed_into_one_box_per_direction():
     assert any(label.startswith("step ×50  (t = 0 … 49)") for label in dot.labels.values())
 
 
-def test_fused_layers_are_one_node_per_layer_and_direction():
+def test_fused_layers_are_one_node_per_layer():
+    """A unidirectional layer's kernel sits in its direction's cluster; a bidirectional layer's two
+    directions are one node (they may run at once), in the layer's cluster."""
     mg.manual_seed(3)
     lstm = mg.nn.LSTM(3, 2, num_layers=2, bidirectional=True)
     out, _ = recorded(lstm, mg.randn(2, 7, 3), impl="fused")
     dot = Dot(mg.viz.draw_graph(out.sum(), model=lstm).source)
-    fused = [n for n, label in dot.labels.items() if label.startswith("LSTMSequence (fused kernel)")]
-    assert len(fused) == 4
-    assert {dot.cluster_of[n] for n in fused} == {f"cluster_m0_l{la}_d{d}" for la in (0, 1) for d in (0, 1)}
+    fused = [n for n, label in dot.labels.items() if label.startswith("LSTMSequence ×2 directions (fused kernel)")]
+    assert len(fused) == 2
+    assert {dot.cluster_of[n] for n in fused} == {f"cluster_m0_l{la}" for la in (0, 1)}
     assert all("all 7 steps in this one node" in dot.labels[n] for n in fused)
+    gru = mg.nn.GRU(3, 2, num_layers=2)
+    out, _ = recorded(gru, mg.randn(2, 5, 3), impl="fused")
+    dot = Dot(mg.viz.draw_graph(out.sum(), model=gru).source)
+    fused = [n for n, label in dot.labels.items() if label.startswith("GRUSequence (fused kernel)")]
+    assert {dot.cluster_of[n] for n in fused} == {f"cluster_m0_l{la}_d0" for la in (0, 1)}
 
 
 def test_flat_without_record_scopes_and_scopes_do_not_leak():

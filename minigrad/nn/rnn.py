@@ -265,20 +265,28 @@ class RNNBase(Module):
         return x, finals
 
     def _layers_fused(self, x: Tensor, hx: Any, mask: Any) -> tuple[Tensor, list]:
-        """The fused twin of `_layers`: time-major, one kernel per layer and direction."""
-        T = x.shape[1]
+        """The fused twin of `_layers`: time-major, one kernel per layer (both directions in one,
+        `ops.BidirectionalSequence`, which may run them at once)."""
+        T, D = x.shape[1], self.num_directions
         x = x.transpose(1, 0, 2)  # (T, N, I): each step's rows are contiguous
         mask = None if mask is None else x.backend.xp.ascontiguousarray(mask.transpose(1, 0, 2))
         finals = []
         for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(self.num_directions):
-                state = self._initial(x, hx, layer * self.num_directions + direction, batch_axis=1)
+            calls = []
+            for direction in range(D):
+                state = self._initial(x, hx, layer * D + direction, batch_axis=1)
                 with graph_scope(layer=layer, direction=direction):  # records only while drawing (viz)
-                    out = self._kernel(x, state, layer, direction, mask)
-                    outputs.append(out[:T])
-                    finals.append((out[T], out[T + 1]) if self.is_lstm else out[T])
-            x = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
+                    calls.append(self._kernel_call(x, state, layer, direction))  # the input projection
+            (kernel, inputs, options) = calls[0]
+            with graph_scope(layer=layer, direction=0 if D == 1 else None):
+                if D == 1:
+                    outs = [_apply(kernel, *inputs, mask=mask, reverse=False, **options)]
+                else:
+                    both = _apply(ops.BidirectionalSequence, *inputs, *calls[1][1], kernel=kernel, split=len(inputs),
+                                  mask=mask, **options)
+                    outs = [both[0], both[1]]
+            finals += [(out[T], out[T + 1]) if self.is_lstm else out[T] for out in outs]
+            x = outs[0][:T] if D == 1 else concat([out[:T] for out in outs], axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 # the mask is drawn in the composed twin's (N, T, D*H) layout, so both drop the same units
                 x = F.dropout(x.transpose(1, 0, 2), self.dropout, True).transpose(1, 0, 2)
@@ -295,8 +303,10 @@ class RNNBase(Module):
             bias, b_hh = b_ih + b_hh, None  # one (G,) vector, added once for all steps
         return F.linear(x, w_ih, bias), w_hh.T, b_hh
 
-    def _kernel(self, x: Tensor, state: Any, layer: int, direction: int, mask: Any) -> Tensor:
-        """Run the fused kernel of this cell type (overridden): ``(T + 1 or T + 2, N, H)``."""
+    def _kernel_call(self, x: Tensor, state: Any, layer: int, direction: int) -> tuple[type, tuple, dict]:
+        """``(kernel, inputs, options)`` of this cell type's fused kernel for one layer and direction
+        (overridden): the op, its input tensors (made here: the input projection) and its options
+        other than ``mask`` and ``reverse``. The kernel's output is ``(T + 1 or T + 2, N, H)``."""
         raise NotImplementedError
 
     def _scan(self, x: Tensor, state: Any, layer: int, direction: int, mask: Any, inspector: Any):
@@ -373,11 +383,10 @@ class RNN(RNNBase):
     def step(self, xw, h, W_hh_T, b_hh):
         return rnn_step(xw, h, W_hh_T, b_hh, self.nonlinearity)
 
-    def _kernel(self, x, h0, layer, direction, mask):
+    def _kernel_call(self, x, h0, layer, direction):
         xw, W_hh_T, _ = self._projection(x, layer, direction)
         xw, h0, W_hh_T = promote("RNN", xw, h0, W_hh_T)  # one dtype, the one the composed twin computes in
-        return _apply(ops.RNNSequence, xw, h0, W_hh_T, mask=mask, reverse=bool(direction),
-                      nonlinearity=check_nonlinearity("RNN", self.nonlinearity))
+        return ops.RNNSequence, (xw, h0, W_hh_T), {"nonlinearity": check_nonlinearity("RNN", self.nonlinearity)}
 
 
 class LSTM(RNNBase):
@@ -394,10 +403,10 @@ class LSTM(RNNBase):
     def step(self, xw, state, W_hh_T, b_hh):
         return lstm_step(xw, state, W_hh_T, b_hh)
 
-    def _kernel(self, x, state, layer, direction, mask):
+    def _kernel_call(self, x, state, layer, direction):
         xw, W_hh_T, _ = self._projection(x, layer, direction)
         xw, h0, c0, W_hh_T = promote("LSTM", xw, *state, W_hh_T)  # one dtype, as in the composed twin
-        return _apply(ops.LSTMSequence, xw, h0, c0, W_hh_T, mask=mask, reverse=bool(direction))
+        return ops.LSTMSequence, (xw, h0, c0, W_hh_T), {}
 
 
 class GRU(RNNBase):
@@ -413,8 +422,8 @@ class GRU(RNNBase):
     def step(self, xw, h, W_hh_T, b_hh):
         return gru_step(xw, h, W_hh_T, b_hh)
 
-    def _kernel(self, x, h0, layer, direction, mask):
+    def _kernel_call(self, x, h0, layer, direction):
         xw, W_hh_T, b_hh = self._projection(x, layer, direction)
         biases = () if b_hh is None else (b_hh,)
         xw, h0, W_hh_T, *biases = promote("GRU", xw, h0, W_hh_T, *biases)  # one dtype, as in the composed twin
-        return _apply(ops.GRUSequence, xw, h0, W_hh_T, *biases, mask=mask, reverse=bool(direction))
+        return ops.GRUSequence, (xw, h0, W_hh_T, *biases), {}

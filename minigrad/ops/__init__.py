@@ -28,7 +28,7 @@ from minigrad.ops.extrema import Maximum, Minimum
 from minigrad.ops.loss import BinaryCrossEntropy
 from minigrad.ops.matmul import Linear, MatMul
 from minigrad.ops.movement import Concat, GetItem, Reshape, Stack, Transpose
-from minigrad.ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
+from minigrad.ops.recurrent import BidirectionalSequence, GRUSequence, LSTMSequence, RNNSequence
 from minigrad.ops.reduce import Max, Sum
 from minigrad.ops.rounding import Ceil, Floor, Round, Sign
 from minigrad.ops.scan import CumSum
@@ -41,7 +41,7 @@ __all__ = [
     "MatMul", "Max", "Mul", "Neg", "Pow", "PowScalar", "Relu", "Reshape", "Sigmoid", "Softmax", "Sqrt", "Stack",
     "Sub", "Sum", "Tanh", "Transpose", "Where",
     # fused sequence kernels, the twins of the composed recurrent layers (tests/test_fused.py)
-    "GRUSequence", "LSTMSequence", "RNNSequence",
+    "BidirectionalSequence", "GRUSequence", "LSTMSequence", "RNNSequence",
     # more ops under PyTorch names
     "BroadcastTo", "Ceil", "Cos", "CumSum", "Floor", "Maximum", "Minimum", "Round", "Sign", "Sin", "TakeAlongAxis",
     # activations and a loss primitive (minigrad.ops.activation, minigrad.ops.loss)

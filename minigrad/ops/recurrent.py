@@ -22,7 +22,11 @@ state is carried unchanged and the output is zero there), or None; and
 ``reverse``, walking from T-1 down to 0.
 
 The output is one array: ``(T + 1, N, H)``, the T outputs and then the final
-hidden state (``(T + 2, N, H)`` for LSTM, with the final cell state last).
+hidden state (``(T + 2, N, H)`` for LSTM, with the final cell state last),
+written into ``out`` when given.
+
+[`BidirectionalSequence`][minigrad.ops.BidirectionalSequence] runs both directions of a layer as one op,
+in two threads when the time loops are compiled (they hold no GIL).
 
 Each step is one small matrix product plus the gate arithmetic of
 `backends.recurrent` into preallocated buffers; in backward, the weight
@@ -32,6 +36,10 @@ gradient is one large product over all steps. With numba installed (the
 """
 
 from __future__ import annotations
+
+import contextvars
+import functools
+from concurrent.futures import ThreadPoolExecutor
 
 from minigrad.autograd import Function
 
@@ -97,12 +105,12 @@ class RNNSequence(_Sequence):
     Backward: da_t = (dh_t + da_{t+1} W^T) * f'(a_t), and dW = sum_t h_{t-1}^T da_t.
     """
 
-    def forward(self, xw, h0, W, mask, reverse, nonlinearity):
+    def forward(self, xw, h0, W, mask, reverse, nonlinearity, out=None):
         xp = self.xp
         xw, h0, W = _c(xp, xw), _c(xp, h0), _c(xp, W)  # a contiguous W makes every step's product faster
         T, N, H = self._setup(xw, h0, mask, reverse)
         kernels = self.backend.recurrent
-        out = xp.empty((T + 1, N, H), dtype=xw.dtype)
+        out = xp.empty((T + 1, N, H), dtype=xw.dtype) if out is None else out
         hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)  # the state after each step
         loops = self.loops = kernels.compiled(xw.dtype)
         with self.backend.ignore_fp_errors():
@@ -152,12 +160,12 @@ class LSTMSequence(_Sequence):
         dh_prev = da W^T;   dc_prev = dc * f;   dW = sum_t h_{t-1}^T da_t
     """
 
-    def forward(self, xw, h0, c0, W, mask, reverse):
+    def forward(self, xw, h0, c0, W, mask, reverse, out=None):
         xp = self.xp
         xw, h0, c0, W = _c(xp, xw), _c(xp, h0), _c(xp, c0), _c(xp, W)
         T, N, H = self._setup(xw, h0, mask, reverse)
         kernels = self.backend.recurrent
-        out = xp.empty((T + 2, N, H), dtype=xw.dtype)
+        out = xp.empty((T + 2, N, H), dtype=xw.dtype) if out is None else out
         hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)
         cs, tanh_cs = xp.empty((T, N, H), dtype=xw.dtype), xp.empty((T, N, H), dtype=xw.dtype)
         gates = xp.empty((T, N, 4 * H), dtype=xw.dtype)  # the activations i, f, g, o of every step
@@ -219,12 +227,12 @@ class GRUSequence(_Sequence):
     every step and turns ``dhw`` into ``dxw`` after the weight gradient.
     """
 
-    def forward(self, xw, h0, W, b_hh=None, *, mask, reverse):
+    def forward(self, xw, h0, W, b_hh=None, *, mask, reverse, out=None):
         xp = self.xp
         xw, h0, W = _c(xp, xw), _c(xp, h0), _c(xp, W)
         T, N, H = self._setup(xw, h0, mask, reverse)
         kernels = self.backend.recurrent
-        out = xp.empty((T + 1, N, H), dtype=xw.dtype)
+        out = xp.empty((T + 1, N, H), dtype=xw.dtype) if out is None else out
         hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)
         gates = xp.empty((T, N, 3 * H), dtype=xw.dtype)  # r, z, n of every step
         hw_n = xp.empty((T, N, H), dtype=xw.dtype)  # W_hn h_prev + b_hn, needed for dr
@@ -274,3 +282,74 @@ class GRUSequence(_Sequence):
         dxw = dhw
         dxw[..., 2 * H :] = dn  # [dr, dz, dn r] -> [dr, dz, dn]
         return (dxw, dh, gW, gb) if self.has_bias else (dxw, dh, gW)
+
+
+class BidirectionalSequence(Function):
+    """Both directions of a bidirectional layer as one op: ``kernel`` (`RNNSequence`, `LSTMSequence`
+    or `GRUSequence`) over the sequence forwards, and over it backwards.
+
+    ``arrays`` are the forward direction's inputs of ``kernel`` followed by the reverse
+    direction's, ``split`` of each; ``options`` are the kernel's (``mask``, and ``nonlinearity``
+    for RNN). The output is ``(2, T + 1 or T + 2, N, H)``: the two kernels' outputs, direction 0
+    (forward) first.
+
+    The directions are independent until the layer joins their outputs, so when the time loops
+    are compiled (numba; they run without the GIL), the process may use two CPUs and the BLAS
+    runs one thread per call (`backends.recurrent.RecurrentPointwise.directions_at_once`),
+    direction 1 runs in a worker thread while direction 0 runs in the calling one, in forward and
+    in backward (PyTorch's inter-op parallelism, for the one place it pays here). Otherwise they
+    run one after the other. Results are the same either way: each direction computes alone.
+    """
+
+    def forward(self, *arrays, kernel, split, **options):
+        xp = self.xp
+        inputs = [arrays[:split], arrays[split:]]
+        self.kernel = kernel
+        self.parts = [kernel(self.backend, (), self.needs_input_grad[d * split : (d + 1) * split]) for d in (0, 1)]
+        (T, N, _), H = arrays[0].shape, arrays[1].shape[-1]  # xw (T, N, G) and h0 (N, H) come first
+        finals = 2 if kernel is LSTMSequence else 1  # h_T, and c_T for LSTM
+        out = xp.empty((2, T + finals, N, H), dtype=arrays[0].dtype)
+        self.parallel = _may_run_in_parallel(self.backend, arrays[0].dtype)
+
+        def run(d):
+            self.parts[d].forward(*inputs[d], reverse=bool(d), out=out[d], **options)
+
+        _run_both(run, self.parallel)
+        return out
+
+    def backward(self, gy):
+        grads = [None, None]
+        for part in self.parts:
+            part.final_backward, part.owns_gy = self.final_backward, False
+
+        def run(d):
+            grads[d] = self.parts[d].backward(gy[d])
+
+        _run_both(run, self.parallel)
+        return (*grads[0], *grads[1])
+
+
+def _may_run_in_parallel(backend, dtype) -> bool:
+    """Both directions at once (`backends.recurrent.RecurrentPointwise.directions_at_once`)."""
+    return backend.recurrent.directions_at_once(dtype)
+
+
+@functools.cache
+def _direction_worker() -> ThreadPoolExecutor:
+    """The one worker thread that runs a layer's second direction (started on first use)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="minigrad-direction")
+
+
+def _run_both(run, parallel: bool) -> None:
+    """``run(0)`` and ``run(1)``: at once (1 in the worker, with this thread's context) or in turn."""
+    if not parallel:
+        run(0)
+        run(1)
+        return
+    future = _direction_worker().submit(contextvars.copy_context().run, run, 1)
+    try:
+        run(0)
+    finally:
+        error = future.exception()  # waits: the worker never outlives the op's arrays
+    if error is not None:
+        raise error

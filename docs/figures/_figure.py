@@ -25,7 +25,18 @@ def save_figure(fig: Any, outdir: str, name: str, dpi: int) -> Path:
 
 
 def run(main: Callable[[str], Any]) -> None:
-    """``python docs/figures/<name>.py OUTDIR``: call ``main(OUTDIR)``, or print the usage."""
+    """``python docs/figures/<name>.py OUTDIR``: call ``main(OUTDIR)``, or print the usage.
+
+    ``main`` runs with the BLAS threads a run of an example gets (`minigrad.runner.resolve_threads`:
+    one unless ``MINIGRAD_NUM_THREADS`` or a BLAS variable says otherwise): the figures train small
+    recurrent networks, which extra threads slow down when other work shares the cores.
+    """
     if len(sys.argv) != 2:
         sys.exit(f"usage: python {sys.argv[0]} OUTDIR")
-    print(main(sys.argv[1]))
+    from threadpoolctl import threadpool_limits
+
+    from minigrad.runner import resolve_threads
+
+    threads, _ = resolve_threads()
+    with threadpool_limits(limits=threads, user_api="blas"):
+        print(main(sys.argv[1]))

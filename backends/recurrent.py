@@ -37,7 +37,10 @@ class RecurrentPointwise:
         without the GIL, so the two directions of a bidirectional layer can run at once."""
         if not self.use_compiled or self.xp.__name__ != "numpy" or str(dtype) not in ("float32", "float64"):
             return None
-        return _compiled_loops()
+        loops = _compiled_loops()
+        if loops is not None:
+            _follow_numpy_blas_threads()
+        return loops
 
     def directions_at_once(self, dtype: Any) -> bool:
         """Whether both directions of a bidirectional layer may run at the same time, in two threads.
@@ -187,12 +190,34 @@ def _usable_cpus() -> int:
 
 @functools.cache
 def _blas_controllers() -> tuple:
-    """threadpoolctl's handles on the BLAS libraries loaded once the compiled loops are (NumPy's and SciPy's)."""
+    """threadpoolctl's handles on NumPy's BLAS and on the other BLAS libraries loaded once the compiled
+    loops are (SciPy's, which numba's ``np.dot`` calls): ``(numpy's or None, (others...))``."""
     from threadpoolctl import ThreadpoolController
 
-    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+    libs = ThreadpoolController().select(user_api="blas").lib_controllers
+    numpy_dir = os.path.dirname(os.path.dirname(os.path.abspath(__import__("numpy").__file__)))
+    ours = [lib for lib in libs if os.path.abspath(lib.filepath).startswith(os.path.join(numpy_dir, "numpy"))]
+    return (ours[0] if ours else None), tuple(lib for lib in libs if lib not in ours)
+
+
+def _follow_numpy_blas_threads() -> None:
+    """Give the compiled loops' BLAS (SciPy's) the threads NumPy's BLAS has now.
+
+    A thread limit (``threadpool_limits``, ``--threads``) reaches only the libraries loaded when it is
+    set, and SciPy's is loaded with the compiled loops, often inside such a limit: it would keep its
+    default threads, and a one-thread run would call a multi-threaded BLAS at every time step (on a
+    busy machine its spinning threads made a step 16x slower). Two cheap queries per kernel call.
+    """
+    numpy_blas, others = _blas_controllers()
+    if numpy_blas is None:
+        return
+    threads = numpy_blas.num_threads
+    for lib in others:
+        if lib.num_threads != threads:
+            lib.set_num_threads(threads)
 
 
 def _blas_threads() -> int:
-    """The most threads any loaded BLAS uses per call now (a cheap query of each library)."""
-    return max((lib.num_threads for lib in _blas_controllers()), default=1)
+    """The threads NumPy's BLAS uses per call now (the compiled loops' BLAS follows it)."""
+    numpy_blas, others = _blas_controllers()
+    return max((lib.num_threads for lib in (numpy_blas, *others) if lib is not None), default=1)

@@ -127,3 +127,36 @@ def test_graph_stats_count_the_arrays_both_directions_saved(two_cpus):
     # each direction saves its gates (T, N, 4H), states and cells (T, N, H) x 3: both are counted
     saved_per_direction = 5 * 2 * (4 * 4 + 3 * 4) * 8
     assert fused >= 2 * saved_per_direction and fused > 1.8 * single
+
+
+FOLLOW_SCRIPT = """
+import json
+from threadpoolctl import threadpool_info, threadpool_limits
+import minigrad as mg
+
+def threads():
+    return {i["filepath"].split("/")[-2]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+lstm, x = mg.nn.LSTM(3, 4), mg.randn(2, 5, 3)
+with threadpool_limits(limits=1, user_api="blas"):  # SciPy's BLAS is not loaded yet: the limit misses it
+    lstm(x)
+    inside = threads()
+lstm(x)
+print(json.dumps([inside, threads()]))
+"""
+
+
+def test_the_compiled_loops_blas_follows_numpys_threads_also_when_loaded_inside_a_limit():
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("scipy")
+    out = subprocess.run([sys.executable, "-c", FOLLOW_SCRIPT], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    inside, after = json.loads(out.stdout)
+    scipy_libs = [name for name in inside if name.startswith("scipy")]
+    assert scipy_libs, inside
+    assert all(inside[name] == 1 for name in scipy_libs)  # the one-thread limit, though loaded inside it
+    numpy_threads = [n for name, n in after.items() if name.startswith("numpy")]
+    assert all(after[name] == numpy_threads[0] for name in scipy_libs)  # and NumPy's own count after it

@@ -124,9 +124,11 @@ def test_graph_stats_count_the_arrays_both_directions_saved(two_cpus):
         with mg.nn.recurrent_impl("fused"):
             one_way = mg.nn.LSTM(3, 4, dtype="float64")
             single = mg.graph_stats(one_way(x)[0].sum()).bytes
-    # each direction saves its gates (T, N, 4H), states and cells (T, N, H) x 3: both are counted
+    # each direction saves its gates (T, N, 4H), states and cells (T, N, H) x 3: both are counted ...
     saved_per_direction = 5 * 2 * (4 * 4 + 3 * 4) * 8
-    assert fused >= 2 * saved_per_direction and fused > 1.8 * single
+    assert fused >= 2 * saved_per_direction
+    # ... and the input projections (T, N, 4H) are not held (a unidirectional layer's Linear node keeps its own)
+    assert fused < 2 * single
 
 
 FOLLOW_SCRIPT = """

@@ -265,48 +265,65 @@ class RNNBase(Module):
         return x, finals
 
     def _layers_fused(self, x: Tensor, hx: Any, mask: Any) -> tuple[Tensor, list]:
-        """The fused twin of `_layers`: time-major, one kernel per layer (both directions in one,
-        `ops.BidirectionalSequence`, which may run them at once)."""
+        """The fused twin of `_layers`: time-major, one kernel per layer (for a bidirectional layer
+        one op with both directions and their input projections, `ops.BidirectionalSequence`, which
+        may run the two at once)."""
         T, D = x.shape[1], self.num_directions
         x = x.transpose(1, 0, 2)  # (T, N, I): each step's rows are contiguous
         mask = None if mask is None else x.backend.xp.ascontiguousarray(mask.transpose(1, 0, 2))
         finals = []
         for layer in range(self.num_layers):
-            calls = []
-            for direction in range(D):
-                state = self._initial(x, hx, layer * D + direction, batch_axis=1)
-                with graph_scope(layer=layer, direction=direction):  # records only while drawing (viz)
-                    calls.append(self._kernel_call(x, state, layer, direction))  # the input projection
-            (kernel, inputs, options) = calls[0]
-            with graph_scope(layer=layer, direction=0 if D == 1 else None):
-                if D == 1:
-                    outs = [_apply(kernel, *inputs, mask=mask, reverse=False, **options)]
-                else:
-                    both = _apply(ops.BidirectionalSequence, *inputs, *calls[1][1], kernel=kernel, split=len(inputs),
-                                  mask=mask, **options)
-                    outs = [both[0], both[1]]
-            finals += [(out[T], out[T + 1]) if self.is_lstm else out[T] for out in outs]
-            x = outs[0][:T] if D == 1 else concat([out[:T] for out in outs], axis=-1)
+            states = [self._initial(x, hx, layer * D + d, batch_axis=1) for d in range(D)]
+            if D == 1:
+                with graph_scope(layer=layer, direction=0):  # records only while drawing (viz)
+                    xw, W_hh_T, b_hh = self._projection(x, layer, 0)
+                    kernel, rest, options = self._kernel_inputs(states[0], W_hh_T, b_hh)
+                    inputs = promote(type(self).__name__, xw, *rest)  # one dtype, as in the composed twin
+                    out = _apply(kernel, *inputs, mask=mask, reverse=False, **options)
+            else:
+                with graph_scope(layer=layer):
+                    out = self._bidirectional_kernel(x, states, layer, mask)
+            outputs, last = _kernel_outputs(out, D, T, self.is_lstm)
+            finals += last
+            x = outputs[0] if D == 1 else concat(outputs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 # the mask is drawn in the composed twin's (N, T, D*H) layout, so both drop the same units
                 x = F.dropout(x.transpose(1, 0, 2), self.dropout, True).transpose(1, 0, 2)
         return x.transpose(1, 0, 2), finals
 
-    def _projection(self, x: Tensor, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None]:
-        """``(xw, W_hh^T, b_hh)``: the input projection of every step as one matmul, shared by both twins.
+    def _bidirectional_kernel(self, x: Tensor, states: list, layer: int, mask: Any) -> Tensor:
+        """Both directions of one layer, input projections included, as one op: ``(2, T + 1 or 2, N, H)``."""
+        linears, rests = [], []
+        for direction in (0, 1):
+            w_ih, bias, W_hh_T, b_hh = self._projection_weights(layer, direction)
+            kernel, rest, options = self._kernel_inputs(states[direction], W_hh_T, b_hh)
+            linears.append([w_ih] if bias is None else [w_ih, bias])
+            rests.append(list(rest))
+        x, *flat = promote(type(self).__name__, x, *linears[0], *rests[0], *linears[1], *rests[1])
+        return _apply(ops.BidirectionalSequence, x, *flat, kernel=kernel, linear_inputs=len(linears[0]),
+                      kernel_inputs=len(rests[0]), mask=mask, **options)
 
-        ``b_hh`` joins ``xw`` (added once for all steps) except for GRU, where it sits inside r * (...).
+    def _projection_weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor | None, Tensor, Tensor | None]:
+        """``(W_ih, bias, W_hh^T, b_hh)``: the input projection's weight and bias and the recurrent weight.
+
+        ``b_hh`` joins ``b_ih`` in ``bias`` (added once for all steps) except for GRU, where it sits
+        inside r * (...) and is returned apart.
         """
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         bias = b_ih
         if b_hh is not None and self.fold_hidden_bias:
             bias, b_hh = b_ih + b_hh, None  # one (G,) vector, added once for all steps
-        return F.linear(x, w_ih, bias), w_hh.T, b_hh
+        return w_ih, bias, w_hh.T, b_hh
 
-    def _kernel_call(self, x: Tensor, state: Any, layer: int, direction: int) -> tuple[type, tuple, dict]:
-        """``(kernel, inputs, options)`` of this cell type's fused kernel for one layer and direction
-        (overridden): the op, its input tensors (made here: the input projection) and its options
-        other than ``mask`` and ``reverse``. The kernel's output is ``(T + 1 or T + 2, N, H)``."""
+    def _projection(self, x: Tensor, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(xw, W_hh^T, b_hh)``: the input projection of every step as one matmul, shared by both twins."""
+        w_ih, bias, W_hh_T, b_hh = self._projection_weights(layer, direction)
+        return F.linear(x, w_ih, bias), W_hh_T, b_hh
+
+    def _kernel_inputs(self, state: Any, W_hh_T: Tensor, b_hh: Tensor | None) -> tuple[type, tuple, dict]:
+        """``(kernel, inputs after xw, options)`` of this cell type's fused kernel (overridden): the op,
+        its inputs but the first (the input projection ``xw``), and its options other than ``mask``
+        and ``reverse``. The kernel's output is ``(T + 1 or T + 2, N, H)``."""
         raise NotImplementedError
 
     def _scan(self, x: Tensor, state: Any, layer: int, direction: int, mask: Any, inspector: Any):
@@ -331,6 +348,18 @@ class RNNBase(Module):
             if inspector is not None:
                 inspector.record(self, layer, direction, t, h, gates)
         return stack(outputs, axis=1), state
+
+
+def _kernel_outputs(out: Tensor, D: int, T: int, is_lstm: bool) -> tuple[list, list]:
+    """Per direction, the outputs ``(T, N, H)`` and the final state(s), each one index into the kernel's
+    output (``out[d, :T]``), so that backward accumulates them all into a single gradient buffer."""
+
+    def at(d: int, i: Any) -> Tensor:
+        return out[i] if D == 1 else out[d, i]
+
+    outputs = [at(d, slice(None, T)) for d in range(D)]
+    finals = [(at(d, T), at(d, T + 1)) if is_lstm else at(d, T) for d in range(D)]
+    return outputs, finals
 
 
 def _map_state(state: Any, fn: Any) -> Any:
@@ -383,10 +412,8 @@ class RNN(RNNBase):
     def step(self, xw, h, W_hh_T, b_hh):
         return rnn_step(xw, h, W_hh_T, b_hh, self.nonlinearity)
 
-    def _kernel_call(self, x, h0, layer, direction):
-        xw, W_hh_T, _ = self._projection(x, layer, direction)
-        xw, h0, W_hh_T = promote("RNN", xw, h0, W_hh_T)  # one dtype, the one the composed twin computes in
-        return ops.RNNSequence, (xw, h0, W_hh_T), {"nonlinearity": check_nonlinearity("RNN", self.nonlinearity)}
+    def _kernel_inputs(self, h0, W_hh_T, b_hh):
+        return ops.RNNSequence, (h0, W_hh_T), {"nonlinearity": check_nonlinearity("RNN", self.nonlinearity)}
 
 
 class LSTM(RNNBase):
@@ -403,10 +430,8 @@ class LSTM(RNNBase):
     def step(self, xw, state, W_hh_T, b_hh):
         return lstm_step(xw, state, W_hh_T, b_hh)
 
-    def _kernel_call(self, x, state, layer, direction):
-        xw, W_hh_T, _ = self._projection(x, layer, direction)
-        xw, h0, c0, W_hh_T = promote("LSTM", xw, *state, W_hh_T)  # one dtype, as in the composed twin
-        return ops.LSTMSequence, (xw, h0, c0, W_hh_T), {}
+    def _kernel_inputs(self, state, W_hh_T, b_hh):
+        return ops.LSTMSequence, (*state, W_hh_T), {}
 
 
 class GRU(RNNBase):
@@ -422,8 +447,5 @@ class GRU(RNNBase):
     def step(self, xw, h, W_hh_T, b_hh):
         return gru_step(xw, h, W_hh_T, b_hh)
 
-    def _kernel_call(self, x, h0, layer, direction):
-        xw, W_hh_T, b_hh = self._projection(x, layer, direction)
-        biases = () if b_hh is None else (b_hh,)
-        xw, h0, W_hh_T, *biases = promote("GRU", xw, h0, W_hh_T, *biases)  # one dtype, as in the composed twin
-        return ops.GRUSequence, (xw, h0, W_hh_T, *biases), {}
+    def _kernel_inputs(self, h0, W_hh_T, b_hh):
+        return ops.GRUSequence, (h0, W_hh_T) + (() if b_hh is None else (b_hh,)), {}

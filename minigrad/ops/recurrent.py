@@ -42,6 +42,7 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from minigrad.autograd import Function
+from minigrad.ops.matmul import Linear
 
 _KINDS = {"tanh": 0, "relu": 1, "sigmoid": 2}  # the compiled loops' code for an RNN's nonlinearity
 
@@ -285,48 +286,67 @@ class GRUSequence(_Sequence):
 
 
 class BidirectionalSequence(Function):
-    """Both directions of a bidirectional layer as one op: ``kernel`` (`RNNSequence`, `LSTMSequence`
-    or `GRUSequence`) over the sequence forwards, and over it backwards.
+    """Both directions of a bidirectional layer as one op, each with its input projection:
+    ``xw_d = x W_ih_d^T + b_d`` (`minigrad.ops.Linear`), then ``kernel`` (`RNNSequence`,
+    `LSTMSequence` or `GRUSequence`) over ``xw_0`` forwards and over ``xw_1`` backwards.
 
-    ``arrays`` are the forward direction's inputs of ``kernel`` followed by the reverse
-    direction's, ``split`` of each; ``options`` are the kernel's (``mask``, and ``nonlinearity``
-    for RNN). The output is ``(2, T + 1 or T + 2, N, H)``: the two kernels' outputs, direction 0
-    (forward) first.
+    Inputs: ``x (T, N, I)``, then for each direction ``linear_inputs`` arrays (``W_ih``, and the
+    bias when the layer has one) and ``kernel_inputs`` arrays (the kernel's inputs after ``xw``:
+    the initial state(s), ``W_hh^T``, and ``b_hh`` for GRU). ``options`` are the kernel's (``mask``,
+    and ``nonlinearity`` for RNN). Output: ``(2, T + 1 or T + 2, N, H)``, the two kernels' outputs,
+    direction 0 (forward) first. dL/dx is the sum of the two projections' input gradients.
 
     The directions are independent until the layer joins their outputs, so when the time loops
     are compiled (numba; they run without the GIL), the process may use two CPUs and the BLAS
     runs one thread per call (`backends.recurrent.RecurrentPointwise.directions_at_once`),
-    direction 1 runs in a worker thread while direction 0 runs in the calling one, in forward and
-    in backward (PyTorch's inter-op parallelism, for the one place it pays here). Otherwise they
-    run one after the other. Results are the same either way: each direction computes alone.
+    direction 1 (its projection, its time loop, and in backward its BPTT and its weight
+    gradients) runs in a worker thread while direction 0 runs in the calling one: PyTorch's
+    inter-op parallelism, for the one place it pays here. Otherwise they run one after the other.
+    Results are the same either way: each direction computes alone. The forward and backward of
+    each part are those of `Linear` and of the kernel themselves, run inside this node.
     """
 
-    def forward(self, *arrays, kernel, split, **options):
+    def forward(self, x, *arrays, kernel, linear_inputs, kernel_inputs, **options):
         xp = self.xp
-        inputs = [arrays[:split], arrays[split:]]
-        self.kernel = kernel
-        self.parts = [kernel(self.backend, (), self.needs_input_grad[d * split : (d + 1) * split]) for d in (0, 1)]
-        (T, N, _), H = arrays[0].shape, arrays[1].shape[-1]  # xw (T, N, G) and h0 (N, H) come first
+        x = xp.ascontiguousarray(x)  # read by both projections
+        per = linear_inputs + kernel_inputs
+        needs = self.needs_input_grad
+        self.kernel, self.linear_inputs, self.kernel_inputs = kernel, linear_inputs, kernel_inputs
+        self.linears, self.parts, inputs = [], [], []
+        for d in (0, 1):
+            own = arrays[d * per : (d + 1) * per]
+            own_needs = needs[1 + d * per : 1 + (d + 1) * per]
+            linear_needs = (needs[0], *own_needs[:linear_inputs])
+            self.linears.append(Linear(self.backend, (), linear_needs))
+            self.parts.append(kernel(self.backend, (), (any(linear_needs), *own_needs[linear_inputs:])))
+            inputs.append((own[:linear_inputs], own[linear_inputs:]))
+        (T, N, _), H = x.shape, inputs[0][1][0].shape[-1]  # h0 (N, H) is the kernel's first input after xw
         finals = 2 if kernel is LSTMSequence else 1  # h_T, and c_T for LSTM
-        out = xp.empty((2, T + finals, N, H), dtype=arrays[0].dtype)
-        self.parallel = _may_run_in_parallel(self.backend, arrays[0].dtype)
+        out = xp.empty((2, T + finals, N, H), dtype=x.dtype)
+        self.parallel = _may_run_in_parallel(self.backend, x.dtype)
 
         def run(d):
-            self.parts[d].forward(*inputs[d], reverse=bool(d), out=out[d], **options)
+            linear, rest = inputs[d]
+            xw = self.linears[d].forward(x, *linear)
+            self.parts[d].forward(xw, *rest, reverse=bool(d), out=out[d], **options)
 
         _run_both(run, self.parallel)
         return out
 
     def backward(self, gy):
         grads = [None, None]
-        for part in self.parts:
+        for part in (*self.linears, *self.parts):
             part.final_backward, part.owns_gy = self.final_backward, False
 
         def run(d):
-            grads[d] = self.parts[d].backward(gy[d])
+            dxw, *rest = self.parts[d].backward(gy[d])
+            linear = self.linears[d].backward(dxw) if dxw is not None else (None,) * (1 + self.linear_inputs)
+            grads[d] = (linear[0], (*linear[1:], *rest))
 
         _run_both(run, self.parallel)
-        return (*grads[0], *grads[1])
+        (gx0, own0), (gx1, own1) = grads
+        gx = None if gx0 is None else gx0 + gx1
+        return (gx, *own0, *own1)
 
 
 def _may_run_in_parallel(backend, dtype) -> bool:

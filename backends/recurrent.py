@@ -30,16 +30,30 @@ class RecurrentPointwise:
         self.xp = xp
         self.use_compiled = os.environ.get("MINIGRAD_JIT", "1") != "0"
 
-    def compiled(self, dtype: Any) -> Any:
-        """The module of compiled time loops for ``dtype``, or None: then the kernels loop in Python
-        over NumPy calls. Measured against the NumPy loops (one thread, a training step of one layer,
-        N x H from 8 x 32 to 128 x 1024): 0.3-0.9x the time for LSTM and GRU, 0.7-1.2x for RNN, and
-        without the GIL, so the two directions of a bidirectional layer can run at once."""
+    # With a multi-threaded BLAS, steps of more values than this run the NumPy loops (see `compiled`).
+    MULTITHREADED_COMPILED_MAX_ELEMENTS = 1024
+
+    def compiled(self, dtype: Any, elements: int | None = None) -> Any:
+        """The module of compiled time loops for steps of ``elements`` (N * H) values of ``dtype``,
+        or None: then the kernels loop in Python over NumPy calls.
+
+        Measured against the NumPy loops with a one-thread BLAS (a training step of one layer, N x H
+        from 8 x 32 to 128 x 1024): 0.3-0.9x the time for LSTM and GRU, 0.7-1.2x for RNN, and without
+        the GIL, so the two directions of a bidirectional layer can run at once. With a multi-threaded
+        BLAS only steps of at most `MULTITHREADED_COMPILED_MAX_ELEMENTS` values run compiled (there
+        Python's own overhead dominates): the compiled loops call SciPy's BLAS for each step's
+        product while the large products go to NumPy's, and two thread pools taking turns on the
+        same cores made a step several times slower (LSTM, N x H = 32 x 128, 2 threads: 68 against
+        10 ms). ``elements=None`` asks about any size.
+        """
         if not self.use_compiled or self.xp.__name__ != "numpy" or str(dtype) not in ("float32", "float64"):
             return None
         loops = _compiled_loops()
-        if loops is not None:
-            _follow_numpy_blas_threads()
+        if loops is None:
+            return None
+        _follow_numpy_blas_threads()
+        if elements is not None and elements > self.MULTITHREADED_COMPILED_MAX_ELEMENTS and _blas_threads() > 1:
+            return None
         return loops
 
     def directions_at_once(self, dtype: Any) -> bool:
@@ -50,7 +64,7 @@ class RecurrentPointwise:
         per call: two callers of a multi-threaded OpenBLAS wait on each other's threads (measured:
         the forward of a bidirectional LSTM 4.5x slower than one direction after the other).
         """
-        return self.compiled(dtype) is not None and _usable_cpus() >= 2 and _blas_threads() == 1
+        return _usable_cpus() >= 2 and self.compiled(dtype) is not None and _blas_threads() == 1
 
     # -- activations, in place ------------------------------------------------
     def sigmoid_(self, v: Any) -> None:

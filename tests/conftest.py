@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 import backends
 import minigrad as mg
@@ -67,13 +68,17 @@ def _impl_params():
 
 @contextlib.contextmanager
 def compiled_loops(enabled: bool):
-    """Let the fused kernels use numba-compiled time loops, or not, on every backend (restored after)."""
+    """Let the fused kernels use numba-compiled time loops, or not, on every backend (restored after).
+
+    Enabled, the BLAS runs one thread inside, so that the compiled loops run at every step size
+    (with a multi-threaded BLAS, large steps take the NumPy loops: RecurrentPointwise.compiled)."""
     kernels = [backends.get(name).recurrent for name in backends.available()]
     saved = [k.use_compiled for k in kernels]
     for k in kernels:
         k.use_compiled = enabled
     try:
-        yield
+        with threadpool_limits(limits=1, user_api="blas") if enabled else contextlib.nullcontext():
+            yield
     finally:
         for k, was in zip(kernels, saved):
             k.use_compiled = was

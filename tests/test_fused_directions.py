@@ -162,3 +162,17 @@ def test_the_compiled_loops_blas_follows_numpys_threads_also_when_loaded_inside_
     assert all(inside[name] == 1 for name in scipy_libs)  # the one-thread limit, though loaded inside it
     numpy_threads = [n for name, n in after.items() if name.startswith("numpy")]
     assert all(after[name] == numpy_threads[0] for name in scipy_libs)  # and NumPy's own count after it
+
+
+def test_with_a_multi_threaded_blas_only_tiny_steps_run_compiled(monkeypatch):
+    """Each compiled step's product goes to SciPy's BLAS, the large ones to NumPy's: two thread pools
+    taking turns on the same cores are slow, so larger steps keep to the NumPy loops then."""
+    from backends.recurrent import RecurrentPointwise
+
+    kernels = RecurrentPointwise(np)
+    limit = RecurrentPointwise.MULTITHREADED_COMPILED_MAX_ELEMENTS
+    monkeypatch.setattr(recurrent, "_blas_threads", lambda: 2)
+    assert kernels.compiled(np.dtype("float32"), limit) is not None
+    assert kernels.compiled(np.dtype("float32"), limit + 1) is None
+    monkeypatch.setattr(recurrent, "_blas_threads", lambda: 1)
+    assert kernels.compiled(np.dtype("float32"), 100 * limit) is not None

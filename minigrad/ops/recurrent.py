@@ -113,7 +113,7 @@ class RNNSequence(_Sequence):
         kernels = self.backend.recurrent
         out = xp.empty((T + 1, N, H), dtype=xw.dtype) if out is None else out
         hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)  # the state after each step
-        loops = self.loops = kernels.compiled(xw.dtype)
+        loops = self.loops = kernels.compiled(xw.dtype, N * H)
         with self.backend.ignore_fp_errors():
             if loops is not None:
                 loops.rnn_forward(xw, h0, W, *self._mask_args(), reverse, _KINDS[nonlinearity], hs)
@@ -170,7 +170,7 @@ class LSTMSequence(_Sequence):
         hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)
         cs, tanh_cs = xp.empty((T, N, H), dtype=xw.dtype), xp.empty((T, N, H), dtype=xw.dtype)
         gates = xp.empty((T, N, 4 * H), dtype=xw.dtype)  # the activations i, f, g, o of every step
-        loops = self.loops = kernels.compiled(xw.dtype)
+        loops = self.loops = kernels.compiled(xw.dtype, N * H)
         with self.backend.ignore_fp_errors():
             if loops is not None:
                 loops.lstm_forward(xw, h0, c0, W, *self._mask_args(), reverse, hs, cs, tanh_cs, gates)
@@ -238,7 +238,7 @@ class GRUSequence(_Sequence):
         gates = xp.empty((T, N, 3 * H), dtype=xw.dtype)  # r, z, n of every step
         hw_n = xp.empty((T, N, H), dtype=xw.dtype)  # W_hn h_prev + b_hn, needed for dr
         hw = xp.empty((N, 3 * H), dtype=xw.dtype)
-        loops = self.loops = kernels.compiled(xw.dtype)
+        loops = self.loops = kernels.compiled(xw.dtype, N * H)
         with self.backend.ignore_fp_errors():
             if loops is not None:
                 bias = xp.zeros(3 * H, dtype=xw.dtype) if b_hh is None else b_hh

@@ -65,7 +65,6 @@ from time import perf_counter
 from typing import Any
 
 import click
-import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import backends
@@ -380,7 +379,7 @@ class Run:
         try:
             # nan and inf are reported in words (check_loss, the weights after each epoch): NumPy's own
             # overflow and invalid-value warnings would only repeat them as tracebacks-to-be; undone on exit
-            self._stack.enter_context(np.errstate(all="ignore"))
+            self._stack.enter_context(backends.get("numpy").ignore_fp_errors())  # host-side arrays, any backend
             if self.resume_path:
                 self._read_resume()
             try:

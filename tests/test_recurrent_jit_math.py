@@ -12,8 +12,8 @@ SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 1000.0, -1000.0]
 
 
 def _ulp_error(got, want):
-    spacing = np.spacing(np.abs(want).astype(want.dtype))
-    return np.abs(got.astype(np.float64) - want.astype(np.float64)) / np.maximum(spacing, np.finfo(want.dtype).smallest_subnormal)
+    spacing = np.maximum(np.spacing(np.abs(want).astype(want.dtype)), np.finfo(want.dtype).smallest_subnormal)
+    return np.abs(got.astype(np.float64) - want.astype(np.float64)) / spacing
 
 
 @pytest.mark.parametrize("dtype, span, ulps", CASES, ids=["float32", "float64"])

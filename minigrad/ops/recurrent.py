@@ -25,7 +25,7 @@ The output is one array: ``(T + 1, N, H)``, the T outputs and then the final
 hidden state (``(T + 2, N, H)`` for LSTM, with the final cell state last),
 written into ``out`` when given.
 
-[`BidirectionalSequence`][minigrad.ops.BidirectionalSequence] runs both directions of a layer as one op,
+[`BidirectionalSequence`][minigrad.ops.recurrent.BidirectionalSequence] runs both directions of a layer as one op,
 in two threads when the time loops are compiled (they hold no GIL).
 
 Each step is one small matrix product plus the gate arithmetic of

@@ -489,7 +489,8 @@ def load_texts(opts: dict) -> tuple[bool, str, list[str], list, list[str], list]
         raise click.UsageError(f"--valid-split: {e}") from None
     if not split[0] or not split[2]:  # a class needs two texts to give one to each side
         raise click.UsageError(
-            f"--valid-split {opts['valid_split']:g} of {opts['train_path']} ({len(texts)} texts) leaves "
+            f"--valid-split {opts['valid_split']:g} of {opts['train_path']} "
+            f"({len(texts)} text{'s' * (len(texts) != 1)}) leaves "
             f"{len(split[0])} training and {len(split[2])} validation texts: each label needs at least 2 texts "
             "to be split; give more data, or --valid PATH")
     return True, f"{opts['train_path']} (validation: {opts['valid_split']:g} of it, seed {opts['seed']})", *split

@@ -8,6 +8,7 @@ when grad mode is on and an input requires grad.
 from __future__ import annotations
 
 import operator
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -213,6 +214,10 @@ def check_float_input(who: str, x: "Tensor", name: str = "input") -> "Tensor":
             f"nn.Embedding first, other data can be converted with .float()"
         )
     return x
+
+
+# held while a leaf's .grad is read and replaced: backward() may run in several threads at once
+_GRAD_LOCK = threading.Lock()
 
 
 class Tensor:
@@ -440,12 +445,14 @@ class Tensor:
             run_backward(self, g, retain_graph)
 
     def _accumulate_grad(self, g: Any) -> None:
+        """``.grad += g``; atomic, so backward passes in several threads sum every gradient (as PyTorch's)."""
         if g.dtype != self.dtype:
             g = g.astype(self.dtype)
-        if self.grad is None:  # own the memory: ops may hand the same array to several inputs
-            self.grad = Tensor._wrap(self.backend.xp.array(g, copy=True), self.backend)
-        else:
-            self.grad = Tensor._wrap(self.grad.data + g, self.backend)
+        with _GRAD_LOCK:
+            if self.grad is None:  # own the memory: ops may hand the same array to several inputs
+                self.grad = Tensor._wrap(self.backend.xp.array(g, copy=True), self.backend)
+            else:
+                self.grad = Tensor._wrap(self.grad.data + g, self.backend)
 
     # -- arithmetic ---------------------------------------------------------
     # Operands are first brought to one dtype by PyTorch's promotion rules

@@ -180,8 +180,8 @@ def clip_grad_norm_(
             first parameter (by position in ``parameters``) whose gradient is non-finite.
     """
     who = "clip_grad_norm_"
-    if isinstance(max_norm, Tensor) and max_norm.ndim == 0:
-        max_norm = max_norm.item()
+    if not isinstance(max_norm, (bool, numbers.Number)) and getattr(max_norm, "ndim", None) == 0:
+        max_norm = max_norm.item()  # a 0-d tensor or array, as PyTorch accepts
     if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not max_norm >= 0:
         raise ValueError(f"{who}: max_norm must be >= 0, got {max_norm!r}")
     max_norm = float(max_norm)

@@ -51,8 +51,8 @@ class Adam(Optimizer):
         super()._check_group(group)
         who = type(self).__name__
         check_betas(who, group["betas"])
-        check_nonnegative(who, "eps", group["eps"])
-        check_nonnegative(who, "weight_decay", group["weight_decay"])
+        group["eps"] = check_nonnegative(who, "eps", group["eps"])
+        group["weight_decay"] = check_nonnegative(who, "weight_decay", group["weight_decay"])
 
     def _update(self, p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any]) -> Any:
         xp = p.backend.xp

@@ -24,7 +24,7 @@ import math
 from typing import Any
 
 from backends.choices import did_you_mean, quoted
-from minigrad.optim.optimizer import Optimizer, check_nonnegative
+from minigrad.optim.optimizer import Optimizer, check_count, check_nonnegative
 
 MODES = ("min", "max")  # ReduceLROnPlateau's mode
 THRESHOLD_MODES = ("rel", "abs")
@@ -114,9 +114,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        if not isinstance(step_size, int) or isinstance(step_size, bool) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        check_nonnegative("StepLR", "gamma", gamma)
+        step_size = check_count("StepLR", "step_size", step_size, 1)
+        gamma = check_nonnegative("StepLR", "gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer)
@@ -137,7 +136,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        check_nonnegative("ExponentialLR", "gamma", gamma)
+        gamma = check_nonnegative("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer)
 
@@ -177,9 +176,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        if not isinstance(T_max, int) or isinstance(T_max, bool) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
-        check_nonnegative("CosineAnnealingLR", "eta_min", eta_min)
+        T_max = check_count("CosineAnnealingLR", "T_max", T_max, 1)
+        eta_min = check_nonnegative("CosineAnnealingLR", "eta_min", eta_min)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer)
@@ -241,16 +239,17 @@ class ReduceLROnPlateau(LRScheduler):
         if threshold_mode not in THRESHOLD_MODES:
             raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
                              + did_you_mean(threshold_mode, THRESHOLD_MODES))
-        check_nonnegative("ReduceLROnPlateau", "factor", factor)
+        factor = check_nonnegative("ReduceLROnPlateau", "factor", factor)
         if not factor < 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"ReduceLROnPlateau: {name} must be an int >= 0, got {value!r}")
-        for name, value in (("threshold", threshold), ("eps", eps)):
-            check_nonnegative("ReduceLROnPlateau", name, value)
-        for value in min_lr if isinstance(min_lr, (list, tuple)) else [min_lr]:
-            check_nonnegative("ReduceLROnPlateau", "min_lr", value)
+        patience = check_count("ReduceLROnPlateau", "patience", patience, 0)
+        cooldown = check_count("ReduceLROnPlateau", "cooldown", cooldown, 0)
+        threshold = check_nonnegative("ReduceLROnPlateau", "threshold", threshold)
+        eps = check_nonnegative("ReduceLROnPlateau", "eps", eps)
+        if isinstance(min_lr, (list, tuple)):
+            min_lr = [check_nonnegative("ReduceLROnPlateau", "min_lr", value) for value in min_lr]
+        else:
+            min_lr = check_nonnegative("ReduceLROnPlateau", "min_lr", min_lr)
         super().__init__(optimizer)
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):

@@ -26,10 +26,30 @@ from minigrad.autograd import enable_grad
 from minigrad.tensor import Tensor
 
 
-def check_nonnegative(who: str, name: str, value: Any) -> None:
-    """Raise a ValueError unless ``value`` is a real number >= 0."""
+def as_number(value: Any) -> Any:
+    """A 0-d tensor or array as the Python number it holds (PyTorch accepts both as hyper-parameters);
+    anything else unchanged."""
+    if not isinstance(value, (bool, numbers.Number)) and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def check_nonnegative(who: str, name: str, value: Any) -> Any:
+    """``value`` as a Python number (a 0-d tensor or array gives its item); a ValueError unless it is a
+    real number >= 0."""
+    value = as_number(value)
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= 0:
         raise ValueError(f"{who}: invalid {name} {value!r}: expected a number >= 0")
+    return value
+
+
+def check_count(who: str, name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int (NumPy integers too); a ValueError unless it is an integer >= ``minimum``."""
+    value = as_number(value)
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{who}: {name} must be {kind}, got {value!r}")
+    return int(value)
 
 
 def check_betas(who: str, betas: Any) -> None:
@@ -138,7 +158,7 @@ class Optimizer:
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Raise a ValueError for invalid hyper-parameters (subclasses extend this)."""
-        check_nonnegative(type(self).__name__, "lr", group["lr"])
+        group["lr"] = check_nonnegative(type(self).__name__, "lr", group["lr"])
 
     # -- gradients and steps ------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -56,7 +56,7 @@ class RMSprop(Optimizer):
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         for name in ("alpha", "eps", "weight_decay", "momentum"):
-            check_nonnegative("RMSprop", name, group[name])
+            group[name] = check_nonnegative("RMSprop", name, group[name])
 
     def _update(self, p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any]) -> Any:
         xp = p.backend.xp

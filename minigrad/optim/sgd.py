@@ -54,7 +54,7 @@ class SGD(Optimizer):
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         for name in ("momentum", "dampening", "weight_decay"):
-            check_nonnegative("SGD", name, group[name])
+            group[name] = check_nonnegative("SGD", name, group[name])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 f"SGD: nesterov momentum needs momentum > 0 and dampening == 0, "

@@ -134,26 +134,34 @@ def _check_numeric(dtype: Any, given: str) -> None:
         )
 
 
-def _ragged_problem(data: Any, path: tuple = ()) -> str | None:
-    """Where nested lists/tuples ``data`` are ragged, e.g. ``"row 1 has 1 element, row 0 has 2"``; None if not."""
-    if not isinstance(data, (list, tuple)) or not data:
+def _ragged_problem(data: Any) -> str | None:
+    """Where nested sequences ``data`` (lists, tuples, arrays) are ragged, e.g. ``"row [1][0] has 1 element,
+    row [0][0] has 2"``: the first position, level by level, whose length differs from the first row's at
+    that level; None if they are not ragged."""
+
+    def items(x: Any) -> list | None:
+        if isinstance(x, (list, tuple)):
+            return list(x)
+        if getattr(x, "ndim", 0) >= 1 and hasattr(x, "__len__"):  # a NumPy array inside a list
+            return list(x)
         return None
 
-    def row(i: int) -> str:
-        return f"row {i}" if not path else "row " + "".join(f"[{k}]" for k in (*path, i))
-
-    def size(x: Any) -> str:
-        if not isinstance(x, (list, tuple)):
+    def describe(x: Any) -> str:
+        inner = items(x)
+        if inner is None:
             return "is a number"
-        return f"has {len(x)} element" + ("" if len(x) == 1 else "s")
+        return f"has {len(inner)} element" + ("" if len(inner) == 1 else "s")
 
-    for i, item in enumerate(data[1:], 1):
-        if size(item) != size(data[0]):
-            return f"{row(i)} {size(item)}, {row(0)} {size(data[0])}"
-    for i, item in enumerate(data):
-        problem = _ragged_problem(item, (*path, i))
-        if problem:
-            return problem
+    def name(path: tuple) -> str:
+        return "row " + ("".join(f"[{k}]" for k in path) if len(path) > 1 else str(path[0]))
+
+    level = [((), data)]  # (path, value) of every position at this depth
+    while level:
+        first_path, first = level[0]
+        for path, value in level[1:]:
+            if describe(value) != describe(first):
+                return f"{name(path)} {describe(value)}, {name(first_path)} {describe(first)}"
+        level = [((*path, k), v) for path, value in level for k, v in enumerate(items(value) or [])]
     return None
 
 

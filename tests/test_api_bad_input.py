@@ -138,6 +138,12 @@ def test_ragged_data_names_the_rows():
         mg.tensor([[[1.0, 2.0], [3.0]]])
     with pytest.raises(ValueError, match="row 1 is a number, row 0 has 2 elements"):
         mg.tensor([[1.0, 2.0], 3.0])
+    # unevenness between cousins, not siblings, and arrays inside lists
+    with pytest.raises(ValueError, match=r"row \[1\]\[0\] has 1 element, row \[0\]\[0\] has 2 elements"):
+        mg.tensor([[[1.0, 2.0]], [[3.0]]])
+    with pytest.raises(ValueError, match="row 1 has 3 elements, row 0 has 2 elements"):
+        mg.tensor([np.ones(2), np.ones(3)])
+    assert mg.tensor([np.ones(2), np.zeros(2)]).shape == (2, 2)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, bool])
@@ -280,3 +286,12 @@ def test_mean_of_nothing_is_nan_without_warning():
         loss.backward()
     assert math.isnan(loss.item())
     assert logits.grad.shape == (0, 3)
+
+
+def test_an_initial_state_that_is_not_a_tensor_is_named_as_such():
+    import numpy as np
+
+    with pytest.raises(TypeError, match=r"GRU: initial h_0 must be a Tensor of shape \(1, 2, 4\), got ndarray"):
+        nn.GRU(3, 4)(mg.randn(2, 5, 3), np.zeros((1, 2, 4), np.float32))
+    with pytest.raises(ValueError, match=r"LSTM: initial c_0 should have shape \(1, 2, 4\), got \(1, 2, 3\)"):
+        nn.LSTM(3, 4)(mg.randn(2, 5, 3), (mg.zeros(1, 2, 4), mg.zeros(1, 2, 3)))

@@ -173,9 +173,11 @@ class RNNBase(Module):
         """``h`` must be ``(D*L, N, H)``, or ``(D*L, H)`` for unbatched input (``batch`` None)."""
         DL = self.num_layers * self.num_directions
         expected = (DL, self.hidden_size) if batch is None else (DL, batch, self.hidden_size)
-        if not isinstance(h, Tensor) or h.shape != expected:
-            got = h.shape if isinstance(h, Tensor) else type(h).__name__
-            raise ValueError(f"{type(self).__name__}: initial {what} should have shape {expected}, got {got}")
+        if not isinstance(h, Tensor):
+            raise TypeError(f"{type(self).__name__}: initial {what} must be a Tensor of shape {expected}, got "
+                            f"{type(h).__name__} (wrap it: minigrad.tensor(...))")
+        if h.shape != expected:
+            raise ValueError(f"{type(self).__name__}: initial {what} should have shape {expected}, got {h.shape}")
 
     # -- forward ------------------------------------------------------------
     def forward(self, x: Tensor, hx: Any = None, lengths: Sequence[int] | None = None) -> tuple[Tensor, Any]:
@@ -191,6 +193,12 @@ class RNNBase(Module):
             ``(output, h_n)``; for LSTM ``(output, (h_n, c_n))``. ``output`` is
             ``(N, T, D*H)`` (zero at padded steps) and ``h_n`` is ``(D*L, N, H)``,
             the state at each sequence's last real step.
+
+        Raises:
+            TypeError: ``x`` or an initial state is not a Tensor, ``x`` holds integers or booleans
+                (token ids go through an ``Embedding`` first), or an LSTM's ``hx`` is not a pair.
+            ValueError: ``x`` or an initial state has the wrong shape, ``x`` has no time steps, or
+                ``lengths`` does not fit the batch (see `minigrad.nn.masking.check_lengths`).
         """
         name = type(self).__name__
         if not isinstance(x, Tensor) or x.dtype.kind != "f":

@@ -323,7 +323,7 @@ class BidirectionalSequence(Function):
         (T, N, _), H = x.shape, inputs[0][1][0].shape[-1]  # h0 (N, H) is the kernel's first input after xw
         finals = 2 if kernel is LSTMSequence else 1  # h_T, and c_T for LSTM
         out = xp.empty((2, T + finals, N, H), dtype=x.dtype)
-        self.parallel = _may_run_in_parallel(self.backend, x.dtype)
+        self.parallel = self.backend.recurrent.directions_at_once(x.dtype)
 
         def run(d):
             linear, rest = inputs[d]
@@ -347,11 +347,6 @@ class BidirectionalSequence(Function):
         (gx0, own0), (gx1, own1) = grads
         gx = None if gx0 is None else gx0 + gx1
         return (gx, *own0, *own1)
-
-
-def _may_run_in_parallel(backend, dtype) -> bool:
-    """Both directions at once (`backends.recurrent.RecurrentPointwise.directions_at_once`)."""
-    return backend.recurrent.directions_at_once(dtype)
 
 
 @functools.cache

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import minigrad as mg
-from minigrad.malloc import tune_malloc
+from minigrad import malloc
 from minigrad.nn.functional import mse_loss
 from minigrad.runner import output_problem, write_json_atomic
 
@@ -408,7 +408,7 @@ def run(sizes: list[tuple], models: list[str], path: str = "fused", backend: str
             "minigrad": mg.__version__, "numpy": mg.get_backend("numpy").xp.__version__,
             "torch": torch.__version__ if torch else None, "torch_device": device, "torch_note": torch_note,
             "backend": be.name, "dtype": dtype, **threads_in_force, "peak_gflops": peak, "peak_matmul": peak_what,
-            "rounds": rounds, "warmup": warmup, "lr": LR, "malloc_tuned": tune_malloc(),
+            "rounds": rounds, "warmup": warmup, "lr": LR, "malloc_tuned": malloc.is_tuned(),
         }
         on_header(header)
         rows = []

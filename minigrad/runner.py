@@ -38,7 +38,7 @@ BLAS threads: a run limits NumPy's (and SciPy's) BLAS to ``--threads N``, else
 `resolve_threads`); if ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or
 ``MKL_NUM_THREADS`` is set instead, the BLAS keeps the threads that variable gave it.
 
-Memory: a run raises glibc's mmap and trim thresholds once (`minigrad.malloc.tune_malloc`), so the
+Memory: ``import minigrad`` raises glibc's mmap and trim thresholds (`minigrad.malloc`), so the
 large arrays every batch allocates reuse their pages instead of being faulted in again;
 ``MINIGRAD_MALLOPT=0`` leaves glibc's defaults.
 
@@ -72,7 +72,6 @@ import minigrad.distributed as dist
 from minigrad.backend import use_backend
 from minigrad.creation import manual_seed
 from minigrad.io import atomic_write, load, save, write_probe
-from minigrad.malloc import tune_malloc
 
 THREADS_ENV = "MINIGRAD_NUM_THREADS"
 DEFAULT_THREADS = 1
@@ -374,7 +373,6 @@ class Run:
     # -- context: backend, BLAS threads and Ctrl-C -------------------------------
     def __enter__(self) -> "Run":
         self.threads, _ = resolve_threads(self.threads_option)
-        tune_malloc()  # large per-batch temporaries reuse their pages (minigrad.malloc)
         self._join_world()
         try:
             # nan and inf are reported in words (check_loss, the weights after each epoch): NumPy's own

@@ -141,11 +141,6 @@ def test_the_nccl_transport_sums_in_place_on_the_current_stream():
         transport.allreduce_(types.SimpleNamespace(dtype="bool", size=1, data=types.SimpleNamespace(ptr=1)))
 
 
-def test_malloc_tuning_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv("MINIGRAD_DIST_MALLOPT", "0")
-    assert dist.tune_malloc() is False
-
-
 # -- the runner and the command line ------------------------------------------------------------
 def test_several_processes_without_distributed_are_an_error_before_any_work(monkeypatch, tmp_path):
     monkeypatch.setenv("PMI_SIZE", "2")

@@ -45,7 +45,6 @@ from minigrad.distributed.world import (
     is_initialized,
     launcher_world,
     mpi_library,
-    tune_malloc,
     world,
 )
 
@@ -89,7 +88,6 @@ __all__ = [
     "mpi_library",
     "rank",
     "reduce_sums",
-    "tune_malloc",
     "world",
     "world_size",
 ]

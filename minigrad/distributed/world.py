@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from minigrad import malloc
 
 # (variable, launcher) in the order checked; each holds the number of processes the launcher started
 LAUNCHER_SIZE_VARS = (
@@ -27,7 +26,6 @@ LAUNCHER_SIZE_VARS = (
     ("MV2_COMM_WORLD_SIZE", "MVAPICH2"),
     ("SLURM_STEP_NUM_TASKS", "Slurm srun"),
 )
-MALLOPT_ENV = "MINIGRAD_DIST_MALLOPT"
 ABORT_GRACE_SECONDS = 0.5  # between a failing rank's last output and MPI_Abort
 
 
@@ -138,8 +136,7 @@ def init(backend: str | None = None) -> World:
         The [`World`][minigrad.distributed.World]: ``rank``, ``size``, ``local_rank``, ``is_main``.
 
     With several processes it also makes an uncaught exception on any rank end the whole job
-    (``MPI_Abort``: otherwise the other ranks wait in their next collective forever), and raises glibc's
-    heap trim and mmap thresholds (`tune_malloc`; ``MINIGRAD_DIST_MALLOPT=0`` leaves them).
+    (``MPI_Abort``: otherwise the other ranks wait in their next collective forever).
 
     Raises:
         DistributedError: a launcher started N > 1 processes but MPI reports a world of one (mpi4py is
@@ -180,7 +177,6 @@ def _join_mpi(MPI: Any, size: int, launcher: str | None) -> World:
     local.Free()
     if w.size > 1:
         _install_excepthook(comm)
-        tune_malloc()
     return w
 
 
@@ -234,18 +230,3 @@ def _let_output_through() -> None:
         with contextlib.suppress(Exception):
             stream.flush()
     time.sleep(ABORT_GRACE_SECONDS)
-
-
-def tune_malloc() -> bool:
-    """`minigrad.malloc.tune_malloc`, unless ``$MINIGRAD_DIST_MALLOPT`` is ``0``.
-
-    Measured on a 2-core machine: under ``mpiexec`` with two ranks, each rank's training step ran 1.4-1.8x
-    slower than the same work in a lone process, with 8-19x more page faults, because glibc kept
-    shrinking and regrowing the heap top around large temporaries; raising the thresholds removes it.
-
-    Returns:
-        True when the thresholds were set.
-    """
-    if os.environ.get(MALLOPT_ENV, "1") == "0":
-        return False
-    return malloc.tune_malloc()

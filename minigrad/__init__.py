@@ -7,11 +7,7 @@
     [2.0, 4.0, 6.0]
 """
 
-from minigrad import malloc
-
-malloc.tune_malloc()  # freed large arrays keep their pages for the next batch (MINIGRAD_MALLOPT=0: not)
-
-from minigrad import data, nn, optim, viz  # noqa: E402
+from minigrad import data, malloc, nn, optim, viz
 from minigrad.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from minigrad.autograd import Function, GraphStats, enable_grad, graph_stats, is_grad_enabled, no_grad
 from minigrad.backend import default_backend_name, get_backend, set_backend, use_backend
@@ -33,6 +29,8 @@ from minigrad.creation import (
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.io import load, save
 from minigrad.tensor import Tensor, apply, argmax, argmin, broadcast_to, concat, matmul, maximum, minimum, stack, where
+
+malloc.tune_malloc()  # freed large arrays keep their pages for the next batch (MINIGRAD_MALLOPT=0: not)
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-
 # (variable, launcher) in the order checked; each holds the number of processes the launcher started
 LAUNCHER_SIZE_VARS = (
     ("PMI_SIZE", "Hydra (MPICH, Intel MPI)"),

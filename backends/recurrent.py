@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from typing import Any
 
 
@@ -31,36 +32,47 @@ class RecurrentPointwise:
         self.use_compiled = os.environ.get("MINIGRAD_JIT", "1") != "0"
 
     # With a multi-threaded BLAS, steps of more values than this run the NumPy loops (see `compiled`).
-    MULTITHREADED_COMPILED_MAX_ELEMENTS = 1024
+    MULTITHREADED_COMPILED_MAX_ELEMENTS = 8192
 
     def compiled(self, dtype: Any, elements: int | None = None) -> Any:
         """The module of compiled time loops for steps of ``elements`` (N * H) values of ``dtype``,
-        or None: then the kernels loop in Python over NumPy calls.
+        or None: then the kernels loop in Python over NumPy calls. Call its loops inside
+        `one_thread_step_products`.
 
         Measured against the NumPy loops with a one-thread BLAS (a training step of one layer, N x H
         from 8 x 32 to 128 x 1024): 0.3-0.9x the time for LSTM and GRU, 0.7-1.2x for RNN, and without
         the GIL, so the two directions of a bidirectional layer can run at once. With a multi-threaded
-        BLAS only steps of at most `MULTITHREADED_COMPILED_MAX_ELEMENTS` values run compiled (there
-        Python's own overhead dominates): the compiled loops call SciPy's BLAS for each step's
-        product while the large products go to NumPy's, and two thread pools taking turns on the
-        same cores made a step several times slower (LSTM, N x H = 32 x 128, 2 threads: 68 against
-        10 ms). ``elements=None`` asks about any size.
+        BLAS only steps of at most `MULTITHREADED_COMPILED_MAX_ELEMENTS` values run compiled: their
+        per-step products are small enough for one thread (LSTM, N x H = 32 x 128, 2 threads: 12-14
+        against 18-21 ms with the NumPy loops), while larger ones gain from NumPy's threads more than
+        from the compiled arithmetic. ``elements=None`` asks about any size.
         """
         if not self.use_compiled or self.xp.__name__ != "numpy" or str(dtype) not in ("float32", "float64"):
             return None
         loops = _compiled_loops()
         if loops is None:
             return None
-        _follow_numpy_blas_threads()
         if elements is not None and elements > self.MULTITHREADED_COMPILED_MAX_ELEMENTS and _blas_threads() > 1:
             return None
         return loops
+
+    def one_thread_step_products(self) -> Any:
+        """Context for calling the compiled loops: the BLAS their per-step products go to (SciPy's, which
+        numba's ``np.dot`` calls) runs one thread inside it, and gets its own thread count back after.
+
+        One thread because the products are small (see `compiled`), and because that BLAS's thread pool
+        next to NumPy's would take turns with it on the same cores: with SciPy's BLAS at two threads, the
+        LSTM step above took 68 ms. Its count is set here, not by a thread limit, since a limit
+        reaches only the libraries loaded when it is set, and SciPy's is loaded with the compiled loops
+        (on a busy machine, a one-thread run whose step products still ran two threads was 16x slower).
+        """
+        return _ONE_THREAD_STEP_PRODUCTS
 
     def directions_at_once(self, dtype: Any) -> bool:
         """Whether both directions of a bidirectional layer may run at the same time, in two threads.
 
         Only the compiled loops release the GIL (the NumPy loops are dozens of small calls that
-        each hold it), a second CPU must be free to the process, and the BLAS must run one thread
+        each hold it), a second CPU must be free to the process, and NumPy's BLAS must run one thread
         per call: two callers of a multi-threaded OpenBLAS wait on each other's threads (measured:
         the forward of a bidirectional LSTM 4.5x slower than one direction after the other).
         """
@@ -214,24 +226,40 @@ def _blas_controllers() -> tuple:
     return (ours[0] if ours else None), tuple(lib for lib in libs if lib not in ours)
 
 
-def _follow_numpy_blas_threads() -> None:
-    """Give the compiled loops' BLAS (SciPy's) the threads NumPy's BLAS has now.
+class _OneThreadStepProducts:
+    """`RecurrentPointwise.one_thread_step_products`: SciPy's BLAS at one thread while any thread is inside
+    (a count, so the two directions of a bidirectional layer may enter and leave in any order)."""
 
-    A thread limit (``threadpool_limits``, ``--threads``) reaches only the libraries loaded when it is
-    set, and SciPy's is loaded with the compiled loops, often inside such a limit: it would keep its
-    default threads, and a one-thread run would call a multi-threaded BLAS at every time step (on a
-    busy machine its spinning threads made a step 16x slower). Two cheap queries per kernel call.
-    """
-    numpy_blas, others = _blas_controllers()
-    if numpy_blas is None:
-        return
-    threads = numpy_blas.num_threads
-    for lib in others:
-        if lib.num_threads != threads:
-            lib.set_num_threads(threads)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._saved: list = []
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._inside += 1
+            if self._inside == 1:
+                self._saved = [(lib, lib.num_threads) for lib in _blas_controllers()[1]]
+                for lib, threads in self._saved:
+                    if threads != 1:
+                        lib.set_num_threads(1)
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                for lib, threads in self._saved:
+                    if threads != 1:
+                        lib.set_num_threads(threads)
+                self._saved = []
+
+
+_ONE_THREAD_STEP_PRODUCTS = _OneThreadStepProducts()
 
 
 def _blas_threads() -> int:
-    """The threads NumPy's BLAS uses per call now (the compiled loops' BLAS follows it)."""
+    """The threads NumPy's BLAS uses per call now (with no handle on it: the most any BLAS loaded uses)."""
     numpy_blas, others = _blas_controllers()
-    return max((lib.num_threads for lib in (numpy_blas, *others) if lib is not None), default=1)
+    if numpy_blas is not None:
+        return numpy_blas.num_threads
+    return max((lib.num_threads for lib in others), default=1)

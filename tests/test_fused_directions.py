@@ -131,42 +131,74 @@ def test_graph_stats_count_the_arrays_both_directions_saved(two_cpus):
     assert fused < 2 * single
 
 
-FOLLOW_SCRIPT = """
-import json
+STEP_PRODUCTS_SCRIPT = """
+import json, sys
 from threadpoolctl import threadpool_info, threadpool_limits
 import minigrad as mg
+from backends import recurrent_jit
 
-def threads():
-    return {i["filepath"].split("/")[-2]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+def scipy_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas" and "scipy.libs" in i["filepath"]]
 
+inside = []
+original = recurrent_jit.lstm_forward
+def forward(*args):
+    inside.append(scipy_threads())
+    return original(*args)
+recurrent_jit.lstm_forward = forward
 lstm, x = mg.nn.LSTM(3, 4), mg.randn(2, 5, 3)
-with threadpool_limits(limits=1, user_api="blas"):  # SciPy's BLAS is not loaded yet: the limit misses it
+with threadpool_limits(limits=int(sys.argv[1]), user_api="blas"):  # SciPy's BLAS is not loaded yet: missed
     lstm(x)
-    inside = threads()
-lstm(x)
-print(json.dumps([inside, threads()]))
+    lstm(x)
+print(json.dumps([inside, scipy_threads()]))
 """
 
 
-def test_the_compiled_loops_blas_follows_numpys_threads_also_when_loaded_inside_a_limit():
+@pytest.mark.parametrize("numpy_threads", [1, 2])
+def test_the_compiled_loops_step_products_run_one_thread_and_scipys_count_comes_back(numpy_threads):
     import json
     import subprocess
     import sys
 
     pytest.importorskip("scipy")
-    out = subprocess.run([sys.executable, "-c", FOLLOW_SCRIPT], capture_output=True, text=True, timeout=300)
+    pytest.importorskip("numba")
+    out = subprocess.run([sys.executable, "-c", STEP_PRODUCTS_SCRIPT, str(numpy_threads)], capture_output=True,
+                         text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     inside, after = json.loads(out.stdout)
-    scipy_libs = [name for name in inside if name.startswith("scipy")]
-    assert scipy_libs, inside
-    assert all(inside[name] == 1 for name in scipy_libs)  # the one-thread limit, though loaded inside it
-    numpy_threads = [n for name, n in after.items() if name.startswith("numpy")]
-    assert all(after[name] == numpy_threads[0] for name in scipy_libs)  # and NumPy's own count after it
+    assert len(inside) == 2 and all(threads and set(threads) == {1} for threads in inside)  # loaded inside a limit
+    default = json.loads(subprocess.run(
+        [sys.executable, "-c", "import json; from threadpoolctl import threadpool_info; import scipy.linalg; "
+         "print(json.dumps([i['num_threads'] for i in threadpool_info() if 'scipy.libs' in i['filepath']]))"],
+        capture_output=True, text=True, timeout=300).stdout)
+    assert after == default  # SciPy's BLAS has its own count again outside the loops
 
 
-def test_with_a_multi_threaded_blas_only_tiny_steps_run_compiled(monkeypatch):
-    """Each compiled step's product goes to SciPy's BLAS, the large ones to NumPy's: two thread pools
-    taking turns on the same cores are slow, so larger steps keep to the NumPy loops then."""
+def test_the_one_thread_context_nests_across_threads():
+    """The two directions of a bidirectional layer enter and leave in any order; the count comes back
+    only when the last leaves."""
+    pytest.importorskip("scipy")
+    if recurrent._compiled_loops() is None:
+        pytest.skip("numba not installed")
+    kernels = recurrent.RecurrentPointwise(np)
+    others = recurrent._blas_controllers()[1]
+    assert others
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        outer, inner = kernels.one_thread_step_products(), kernels.one_thread_step_products()
+        outer.__enter__()
+        inner.__enter__()
+        assert {lib.num_threads for lib in others} == {1}
+        outer.__exit__(None, None, None)
+        assert {lib.num_threads for lib in others} == {1}  # the other direction is still inside
+        inner.__exit__(None, None, None)
+        assert {lib.num_threads for lib in others} == {2}
+
+
+def test_with_a_multi_threaded_blas_only_small_steps_run_compiled(monkeypatch):
+    """Each compiled step's product runs on one thread of SciPy's BLAS: larger steps gain more from
+    NumPy's threads, so they keep to the NumPy loops then."""
     from backends.recurrent import RecurrentPointwise
 
     kernels = RecurrentPointwise(np)

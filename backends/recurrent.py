@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 from typing import Any
 
 
@@ -24,49 +23,26 @@ class RecurrentPointwise:
 
     ``use_compiled`` (default: True unless ``$MINIGRAD_JIT`` is ``0``) lets the
     kernels run whole time loops compiled by numba (`backends.recurrent_jit`)
-    on NumPy arrays, when numba and SciPy are installed.
+    on NumPy arrays, when numba is installed.
     """
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp
         self.use_compiled = os.environ.get("MINIGRAD_JIT", "1") != "0"
 
-    # With a multi-threaded BLAS, steps of more values than this run the NumPy loops (see `compiled`).
-    MULTITHREADED_COMPILED_MAX_ELEMENTS = 8192
-
-    def compiled(self, dtype: Any, elements: int | None = None) -> Any:
-        """The module of compiled time loops for steps of ``elements`` (N * H) values of ``dtype``,
-        or None: then the kernels loop in Python over NumPy calls. Call its loops inside
-        `one_thread_step_products`.
+    def compiled(self, dtype: Any) -> Any:
+        """The module of compiled time loops for arrays of ``dtype`` (`backends.recurrent_jit`), or None:
+        then the kernels loop in Python over NumPy calls.
 
         Measured against the NumPy loops with a one-thread BLAS (a training step of one layer, N x H
         from 8 x 32 to 128 x 1024): 0.3-0.9x the time for LSTM and GRU, 0.7-1.2x for RNN, and without
-        the GIL, so the two directions of a bidirectional layer can run at once. With a multi-threaded
-        BLAS only steps of at most `MULTITHREADED_COMPILED_MAX_ELEMENTS` values run compiled: their
-        per-step products are small enough for one thread (LSTM, N x H = 32 x 128, 2 threads: 12-14
-        against 18-21 ms with the NumPy loops), while larger ones gain from NumPy's threads more than
-        from the compiled arithmetic. ``elements=None`` asks about any size.
+        the GIL, so the two directions of a bidirectional layer can run at once. With two BLAS threads
+        too, since each step's product goes to NumPy's own BLAS: LSTM at N 64, T 100, I 128, H 256, a
+        training step took 117 against 146-150 ms with the NumPy loops.
         """
         if not self.use_compiled or self.xp.__name__ != "numpy" or str(dtype) not in ("float32", "float64"):
             return None
-        loops = _compiled_loops()
-        if loops is None:
-            return None
-        if elements is not None and elements > self.MULTITHREADED_COMPILED_MAX_ELEMENTS and _blas_threads() > 1:
-            return None
-        return loops
-
-    def one_thread_step_products(self) -> Any:
-        """Context for calling the compiled loops: the BLAS their per-step products go to (SciPy's, which
-        numba's ``np.dot`` calls) runs one thread inside it, and gets its own thread count back after.
-
-        One thread because the products are small (see `compiled`), and because that BLAS's thread pool
-        next to NumPy's would take turns with it on the same cores: with SciPy's BLAS at two threads, the
-        LSTM step above took 68 ms. Its count is set here, not by a thread limit, since a limit
-        reaches only the libraries loaded when it is set, and SciPy's is loaded with the compiled loops
-        (on a busy machine, a one-thread run whose step products still ran two threads was 16x slower).
-        """
-        return _ONE_THREAD_STEP_PRODUCTS
+        return _compiled_loops()
 
     def directions_at_once(self, dtype: Any) -> bool:
         """Whether both directions of a bidirectional layer may run at the same time, in two threads.
@@ -197,7 +173,7 @@ class RecurrentPointwise:
 
 @functools.cache
 def _compiled_loops() -> Any:
-    """`backends.recurrent_jit` when numba and SciPy import, else None (imported once, on first use)."""
+    """`backends.recurrent_jit` when numba imports and NumPy's BLAS gemm is found, else None (looked up once)."""
     try:
         from backends import recurrent_jit
     except ImportError:
@@ -215,51 +191,17 @@ def _usable_cpus() -> int:
 
 
 @functools.cache
-def _blas_controllers() -> tuple:
-    """threadpoolctl's handles on NumPy's BLAS and on the other BLAS libraries loaded once the compiled
-    loops are (SciPy's, which numba's ``np.dot`` calls): ``(numpy's or None, (others...))``."""
+def _numpy_blas() -> Any:
+    """threadpoolctl's handle on NumPy's own BLAS (the library in NumPy's wheel), or None."""
     from threadpoolctl import ThreadpoolController
 
-    libs = ThreadpoolController().select(user_api="blas").lib_controllers
     numpy_dir = os.path.dirname(os.path.dirname(os.path.abspath(__import__("numpy").__file__)))
+    libs = ThreadpoolController().select(user_api="blas").lib_controllers
     ours = [lib for lib in libs if os.path.abspath(lib.filepath).startswith(os.path.join(numpy_dir, "numpy"))]
-    return (ours[0] if ours else None), tuple(lib for lib in libs if lib not in ours)
-
-
-class _OneThreadStepProducts:
-    """`RecurrentPointwise.one_thread_step_products`: SciPy's BLAS at one thread while any thread is inside
-    (a count, so the two directions of a bidirectional layer may enter and leave in any order)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._saved: list = []
-
-    def __enter__(self) -> None:
-        with self._lock:
-            self._inside += 1
-            if self._inside == 1:
-                self._saved = [(lib, lib.num_threads) for lib in _blas_controllers()[1]]
-                for lib, threads in self._saved:
-                    if threads != 1:
-                        lib.set_num_threads(1)
-
-    def __exit__(self, *exc: Any) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0:
-                for lib, threads in self._saved:
-                    if threads != 1:
-                        lib.set_num_threads(threads)
-                self._saved = []
-
-
-_ONE_THREAD_STEP_PRODUCTS = _OneThreadStepProducts()
+    return ours[0] if ours else None
 
 
 def _blas_threads() -> int:
-    """The threads NumPy's BLAS uses per call now (with no handle on it: the most any BLAS loaded uses)."""
-    numpy_blas, others = _blas_controllers()
-    if numpy_blas is not None:
-        return numpy_blas.num_threads
-    return max((lib.num_threads for lib in others), default=1)
+    """The threads NumPy's BLAS uses per call now (1 when it is not known)."""
+    blas = _numpy_blas()
+    return 1 if blas is None else blas.num_threads

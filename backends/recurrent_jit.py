@@ -4,10 +4,13 @@ The same loops as [`minigrad.ops.recurrent`][minigrad.ops.recurrent] with the ga
 `backends.recurrent`, compiled by numba into machine code without the GIL:
 no Python loop and no per-call overhead of the dozens of small ufunc calls per
 step, and both directions of a bidirectional layer can run in two threads.
-Each step's matrix product still goes to BLAS (``np.dot`` with an output
-array; numba reaches BLAS through SciPy). Installed with
-``pip install "minigrad[jit]"``; without numba and SciPy the NumPy loops run
-instead, with the same results (the tests compare them).
+Each step's matrix product goes to NumPy's own BLAS: its ``cblas_?gemm``,
+called through the function's address (`gemm`), so the compiled loops and
+NumPy's large products share one library and one thread pool (numba's own
+``np.dot`` would call SciPy's BLAS, a second pool that took turns with
+NumPy's on the same cores). Installed with ``pip install "minigrad[jit]"``;
+without numba, or where NumPy's BLAS has no ``cblas_?gemm`` to find, the
+NumPy loops run instead, with the same results (the tests compare them).
 
 Arrays: time-major, contiguous, one float dtype. Shape legend: T time steps,
 N batch, H hidden units, G gates * H. ``mask (T, N)`` is True at real steps
@@ -44,12 +47,16 @@ error of a few ulp of 1 near zero.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
+from typing import Any
 
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 # NumPy's error model (x / 0 is inf or nan, never an exception) and no fast-math flag that assumes
@@ -57,6 +64,88 @@ from numba.extending import intrinsic, overload
 # reduction is computed exactly as written.
 FASTMATH = {"contract", "arcp"}
 jit = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+
+
+# -- each step's product: NumPy's BLAS --------------------------------------------
+CBLAS_ROW_MAJOR, CBLAS_NO_TRANS = 101, 111  # cblas.h
+
+
+@intrinsic
+def gemm(typingctx, address, ints, a, b, c):
+    """``c = a @ b`` for C-contiguous 2-D arrays ``a (M, K)``, ``b (K, N)``, ``c (M, N)`` of float32 or
+    float64, by the ``cblas_sgemm`` or ``cblas_dgemm`` at ``address``; ``ints`` (an empty array) has the
+    dtype of that BLAS's integers (int64 for an ILP64 build)."""
+    arrays = (a, b, c)
+    if not all(isinstance(t, types.Array) and t.ndim == 2 and t.layout == "C" for t in arrays):
+        return None
+    if a.dtype not in (types.float32, types.float64) or not a.dtype == b.dtype == c.dtype:
+        return None
+
+    def codegen(context, builder, signature, args):
+        blas_int = ir.IntType(ints.dtype.bitwidth)
+        real = context.get_value_type(a.dtype)
+        i32, pointer = ir.IntType(32), ir.IntType(8).as_pointer()
+        fn_type = ir.FunctionType(ir.VoidType(), [i32, i32, i32, blas_int, blas_int, blas_int, real, pointer,
+                                                  blas_int, pointer, blas_int, real, pointer, blas_int])
+        fn = builder.inttoptr(args[0], fn_type.as_pointer())
+        A, B, C = (context.make_array(t)(context, builder, v) for t, v in zip(arrays, args[2:]))
+        as_blas_int = lambda d: builder.trunc(d, blas_int) if blas_int.width < 64 else d  # noqa: E731
+        M, K = (as_blas_int(d) for d in cgutils.unpack_tuple(builder, A.shape))
+        N = as_blas_int(cgutils.unpack_tuple(builder, B.shape)[1])
+        data = [builder.bitcast(X.data, pointer) for X in (A, B, C)]
+        builder.call(fn, [i32(CBLAS_ROW_MAJOR), i32(CBLAS_NO_TRANS), i32(CBLAS_NO_TRANS), M, N, K, real(1.0),
+                          data[0], K, data[1], N, real(0.0), data[2], N])
+        return context.get_dummy_value()
+
+    return types.void(address, ints, a, b, c), codegen
+
+
+# (prefix, suffix, integer dtype) of cblas_?gemm's name in the builds NumPy ships or links: NumPy 2's
+# wheels (scipy-openblas64), NumPy 1's (openblas64_), then a plain LP64 BLAS (OpenBLAS, MKL, BLIS)
+GEMM_NAMES = (("scipy_", "64_", np.int64), ("", "64_", np.int64), ("scipy_", "", np.int32), ("", "", np.int32))
+
+
+@functools.cache
+def numpy_gemm() -> dict | None:
+    """``{dtype: (address, ints)}`` of NumPy's own BLAS's ``cblas_sgemm`` and ``cblas_dgemm`` for `gemm`,
+    or None when that library or those functions are not found, or a test product disagrees with NumPy's."""
+    from backends.recurrent import _numpy_blas
+
+    blas = _numpy_blas()
+    if blas is None:
+        return None
+    try:
+        lib = ctypes.CDLL(blas.filepath)
+    except OSError:
+        return None
+    for prefix, suffix, ints in GEMM_NAMES:
+        try:
+            fns = {np.dtype(dt): getattr(lib, f"{prefix}cblas_{letter}gemm{suffix}") for dt, letter in
+                   (("float32", "s"), ("float64", "d"))}
+        except AttributeError:
+            continue
+        found = {dt: (ctypes.cast(fn, ctypes.c_void_p).value, np.empty(0, ints)) for dt, fn in fns.items()}
+        return found if _agrees_with_numpy(found) else None
+    return None
+
+
+def _agrees_with_numpy(found: dict) -> bool:
+    """One small product per dtype through `gemm`, against NumPy's ``@`` (the wrong integer width would
+    read wrong sizes)."""
+    rng = np.random.default_rng(0)
+    for dtype, (address, ints) in found.items():
+        a, b = rng.standard_normal((3, 5)).astype(dtype), rng.standard_normal((5, 4)).astype(dtype)
+        c = np.full((3, 4), np.nan, dtype)
+        _gemm_for_check(address, ints, a, b, c)
+        if not np.allclose(c, a @ b, rtol=1e-5, atol=1e-6):
+            return False
+    return True
+
+
+@jit
+def _gemm_for_check(address, ints, a, b, c):
+    gemm(address, ints, a, b, c)
+
 
 # -- exp, sigmoid, tanh ------------------------------------------------------------
 @intrinsic
@@ -214,12 +303,12 @@ def _activation_grad_row(da, dh, gy, h, kind):
 
 # -- RNN ------------------------------------------------------------------------
 @jit
-def rnn_forward(xw, h0, W, mask, has_mask, reverse, kind, hs):
+def _rnn_forward(xw, h0, W, mask, has_mask, reverse, kind, hs, address, ints):
     T, N, H = xw.shape
     for k in range(T):
         t, tp = _step(T, k, reverse)
         h_prev = h0 if tp < 0 else hs[tp]
-        np.dot(h_prev, W, hs[t])
+        gemm(address, ints, h_prev, W, hs[t])
         for n in range(N):
             if not has_mask or mask[t, n]:
                 _activate_row(hs[t, n], xw[t, n], kind)
@@ -229,7 +318,7 @@ def rnn_forward(xw, h0, W, mask, has_mask, reverse, kind, hs):
 
 
 @jit
-def rnn_backward(gy, WT, mask, has_mask, reverse, kind, hs, da, dh, tmp):
+def _rnn_backward(gy, WT, mask, has_mask, reverse, kind, hs, da, dh, tmp, address, ints):
     """``dh`` holds dL/dh of the final state on entry and dL/dh0 on exit; ``da`` gets dL/dxw."""
     T, N, H = da.shape
     for k in range(T - 1, -1, -1):
@@ -240,7 +329,7 @@ def rnn_backward(gy, WT, mask, has_mask, reverse, kind, hs, da, dh, tmp):
             else:
                 for j in range(H):
                     da[t, n, j] = ZERO
-        np.dot(da[t], WT, tmp)
+        gemm(address, ints, da[t], WT, tmp)
         for n in range(N):
             if not has_mask or mask[t, n]:  # a padded step passes dh through unchanged
                 for j in range(H):
@@ -249,7 +338,7 @@ def rnn_backward(gy, WT, mask, has_mask, reverse, kind, hs, da, dh, tmp):
 
 # -- LSTM -----------------------------------------------------------------------
 @jit
-def lstm_forward(xw, h0, c0, W, mask, has_mask, reverse, hs, cs, tanh_cs, gates):
+def _lstm_forward(xw, h0, c0, W, mask, has_mask, reverse, hs, cs, tanh_cs, gates, address, ints):
     T, N, G = xw.shape
     H = G // 4
     # per gate column: sigmoid(a) for i, f, o is s(1 a) - 0; tanh(a) for g is 2 s(2 a) - 1
@@ -260,7 +349,7 @@ def lstm_forward(xw, h0, c0, W, mask, has_mask, reverse, hs, cs, tanh_cs, gates)
         h_prev = h0 if tp < 0 else hs[tp]
         c_prev = c0 if tp < 0 else cs[tp]
         a = gates[t]
-        np.dot(h_prev, W, a)
+        gemm(address, ints, h_prev, W, a)
         for n in range(N):
             for q in range(G):  # i, f, g, o
                 s = scale[q]
@@ -280,7 +369,7 @@ def lstm_forward(xw, h0, c0, W, mask, has_mask, reverse, hs, cs, tanh_cs, gates)
 
 
 @jit
-def lstm_backward(gy, WT, c0, mask, has_mask, reverse, cs, tanh_cs, gates, da, dh, dc, tmp):
+def _lstm_backward(gy, WT, c0, mask, has_mask, reverse, cs, tanh_cs, gates, da, dh, dc, tmp, address, ints):
     """``dh``/``dc`` hold dL/d(final h, c) on entry and dL/d(h0, c0) on exit; ``da`` gets dL/dxw.
     ``da`` may be ``gates`` itself: each step's gates are read before its ``da`` is written."""
     T, N, G = da.shape
@@ -296,7 +385,7 @@ def lstm_backward(gy, WT, c0, mask, has_mask, reverse, cs, tanh_cs, gates, da, d
             else:
                 for q in range(G):
                     da[t, n, q] = ZERO
-        np.dot(da[t], WT, tmp)
+        gemm(address, ints, da[t], WT, tmp)
         for n in range(N):
             if not has_mask or mask[t, n]:  # a padded step passes dh and dc through unchanged
                 for j in range(H):
@@ -320,13 +409,13 @@ def _lstm_row_backward(a, c_prev, tanh_c, dh, dc, da):
 
 # -- GRU ------------------------------------------------------------------------
 @jit
-def gru_forward(xw, h0, W, b_hh, mask, has_mask, reverse, hs, gates, hw_n, hw):
+def _gru_forward(xw, h0, W, b_hh, mask, has_mask, reverse, hs, gates, hw_n, hw, address, ints):
     T, N, G = xw.shape
     H = G // 3
     for k in range(T):
         t, tp = _step(T, k, reverse)
         h_prev = h0 if tp < 0 else hs[tp]
-        np.dot(h_prev, W, hw)
+        gemm(address, ints, h_prev, W, hw)
         for n in range(N):
             for q in range(2 * H):  # r, z
                 gates[t, n, q] = sigmoid(xw[t, n, q] + hw[n, q] + b_hh[q])
@@ -344,7 +433,7 @@ def gru_forward(xw, h0, W, b_hh, mask, has_mask, reverse, hs, gates, hw_n, hw):
 
 
 @jit
-def gru_backward(gy, WT, h0, mask, has_mask, reverse, hs, gates, hw_n, dhw, dn, dh, tmp):
+def _gru_backward(gy, WT, h0, mask, has_mask, reverse, hs, gates, hw_n, dhw, dn, dh, tmp, address, ints):
     """``dh`` holds dL/dh of the final state on entry and dL/dh0 on exit; ``dhw`` gets the gradient
     of the recurrent projection and ``dn`` that of the n gate's pre-activation. ``dhw`` and ``dn``
     may be ``gates`` and ``hw_n`` themselves: each element is read before it is written."""
@@ -363,7 +452,7 @@ def gru_backward(gy, WT, h0, mask, has_mask, reverse, hs, gates, hw_n, dhw, dn, 
                     dhw[t, n, q] = ZERO
                 for j in range(H):
                     dn[t, n, j] = ZERO
-        np.dot(dhw[t], WT, tmp)
+        gemm(address, ints, dhw[t], WT, tmp)
         for n in range(N):
             if not has_mask or mask[t, n]:
                 for j in range(H):
@@ -391,10 +480,22 @@ def exp_array(x, out):
         out[k] = exp(x[k])
 
 
+def _with_numpy_gemm(loop: Any) -> Any:
+    """``loop(*arrays)`` with the address of NumPy's gemm for the arrays' dtype added at the end (an
+    argument, not a global, so that the compiled code stays in numba's cache across processes)."""
+
+    @functools.wraps(loop)
+    def call(*args: Any) -> None:
+        loop(*args, *numpy_gemm()[args[0].dtype])
+
+    return call
+
+
+rnn_forward, rnn_backward = _with_numpy_gemm(_rnn_forward), _with_numpy_gemm(_rnn_backward)
+lstm_forward, lstm_backward = _with_numpy_gemm(_lstm_forward), _with_numpy_gemm(_lstm_backward)
+gru_forward, gru_backward = _with_numpy_gemm(_gru_forward), _with_numpy_gemm(_gru_backward)
+
+
 def available() -> bool:
-    """True when SciPy is importable too (numba's ``np.dot`` calls BLAS through it)."""
-    try:
-        import scipy.linalg.cython_blas  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when NumPy's BLAS gemm was found and computes a test product right (`numpy_gemm`)."""
+    return numpy_gemm() is not None

@@ -145,7 +145,7 @@ def _compiled_loops_status() -> str:
     if os.environ.get("MINIGRAD_JIT", "1") == "0":
         return "off (MINIGRAD_JIT=0)"
     if _compiled_loops() is None:
-        return 'not installed (pip install "minigrad[jit]" adds numba and SciPy)'
+        return 'not installed (pip install "minigrad[jit]" adds numba)'
     import numba
 
     return f"numba {numba.__version__}"

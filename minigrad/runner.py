@@ -120,10 +120,10 @@ def resolve_threads(threads: int | None = None) -> tuple[int | None, str]:
 def load_blas() -> list[dict]:
     """Load every BLAS a run may call, then describe them (``threadpoolctl.threadpool_info``, BLAS only).
 
-    NumPy's BLAS is loaded with NumPy; SciPy's (a separate library, used by the
-    compiled time loops of the ``jit`` extra) only once ``scipy.linalg`` is
-    imported. A thread limit reaches only the libraries loaded when it is set,
-    so a run loads SciPy's first when SciPy is installed.
+    NumPy's BLAS is loaded with NumPy; SciPy's (a separate library, which numba
+    also loads) only once ``scipy.linalg`` is imported. A thread limit reaches
+    only the libraries loaded when it is set, so a run loads SciPy's first when
+    SciPy is installed.
     """
     with suppress(ImportError):
         import scipy.linalg.cython_blas  # noqa: F401

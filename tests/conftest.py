@@ -58,7 +58,7 @@ IMPLS = ["composed", "fused", "fused-compiled"]
 def _impl_params():
     from backends.recurrent import _compiled_loops
 
-    compiled_reason = None if _compiled_loops() is not None else "numba and scipy are not installed (the jit extra)"
+    compiled_reason = None if _compiled_loops() is not None else "numba is not installed (the jit extra)"
     return [
         pytest.param(name, id=name, marks=[pytest.mark.skip(reason=compiled_reason)] if
                      name == "fused-compiled" and compiled_reason else [])

@@ -138,7 +138,7 @@ def test_the_compiled_loops_run_when_installed(backend, monkeypatch):
 
     loops = recurrent._compiled_loops()
     if loops is None:
-        pytest.skip("numba and scipy are not installed (the jit extra)")
+        pytest.skip("numba is not installed (the jit extra)")
     calls = []
     original = loops.lstm_forward
     monkeypatch.setattr(loops, "lstm_forward", lambda *a: calls.append(1) or original(*a))

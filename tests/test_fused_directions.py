@@ -72,8 +72,6 @@ def test_without_compiled_loops_a_second_cpu_or_a_one_thread_blas_the_directions
 def test_the_blas_threads_are_read_from_the_libraries_in_use():
     from threadpoolctl import threadpool_limits
 
-    pytest.importorskip("scipy")
-    recurrent._compiled_loops()  # loads SciPy's BLAS, which the compiled loops call
     with threadpool_limits(1, user_api="blas"):
         assert recurrent._blas_threads() == 1
     with threadpool_limits(2, user_api="blas"):
@@ -131,80 +129,79 @@ def test_graph_stats_count_the_arrays_both_directions_saved(two_cpus):
     assert fused < 2 * single
 
 
-STEP_PRODUCTS_SCRIPT = """
-import json, sys
-from threadpoolctl import threadpool_info, threadpool_limits
+NO_SCIPY_SCRIPT = """
+import sys
+sys.modules["scipy"] = None  # SciPy cannot be imported: numba's own np.dot would not compile
 import minigrad as mg
-from backends import recurrent_jit
-
-def scipy_threads():
-    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas" and "scipy.libs" in i["filepath"]]
-
-inside = []
-original = recurrent_jit.lstm_forward
-def forward(*args):
-    inside.append(scipy_threads())
-    return original(*args)
-recurrent_jit.lstm_forward = forward
-lstm, x = mg.nn.LSTM(3, 4), mg.randn(2, 5, 3)
-with threadpool_limits(limits=int(sys.argv[1]), user_api="blas"):  # SciPy's BLAS is not loaded yet: missed
-    lstm(x)
-    lstm(x)
-print(json.dumps([inside, scipy_threads()]))
+from backends import recurrent
+assert recurrent._compiled_loops() is not None
+layer = mg.nn.LSTM(3, 4)
+out, _ = layer(mg.randn(2, 5, 3))
+out.sum().backward()
+print(layer.weight_hh_l0.grad.shape)
 """
 
 
-@pytest.mark.parametrize("numpy_threads", [1, 2])
-def test_the_compiled_loops_step_products_run_one_thread_and_scipys_count_comes_back(numpy_threads):
-    import json
+def test_the_compiled_loops_call_numpys_own_blas_and_need_no_scipy(tmp_path):
+    """One BLAS and one thread pool for the step products and the large ones: the loops compile (in a
+    fresh cache) and run where SciPy, whose BLAS numba's own ``np.dot`` calls, cannot be imported."""
+    import os
     import subprocess
     import sys
 
-    pytest.importorskip("scipy")
-    pytest.importorskip("numba")
-    out = subprocess.run([sys.executable, "-c", STEP_PRODUCTS_SCRIPT, str(numpy_threads)], capture_output=True,
-                         text=True, timeout=300)
+    if recurrent._compiled_loops() is None:
+        pytest.skip("numba not installed")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", NO_SCIPY_SCRIPT], capture_output=True, text=True, timeout=300,
+                         env=env)
     assert out.returncode == 0, out.stderr
-    inside, after = json.loads(out.stdout)
-    assert len(inside) == 2 and all(threads and set(threads) == {1} for threads in inside)  # loaded inside a limit
-    default = json.loads(subprocess.run(
-        [sys.executable, "-c", "import json; from threadpoolctl import threadpool_info; import scipy.linalg; "
-         "print(json.dumps([i['num_threads'] for i in threadpool_info() if 'scipy.libs' in i['filepath']]))"],
-        capture_output=True, text=True, timeout=300).stdout)
-    assert after == default  # SciPy's BLAS has its own count again outside the loops
+    assert out.stdout.strip() == "(16, 4)"
 
 
-def test_the_one_thread_context_nests_across_threads():
-    """The two directions of a bidirectional layer enter and leave in any order; the count comes back
-    only when the last leaves."""
-    pytest.importorskip("scipy")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 4), (32, 128, 512), (7, 300, 2)])
+def test_the_compiled_product_is_numpys(dtype, shape):
+    if recurrent._compiled_loops() is None:
+        pytest.skip("numba not installed")
+    from backends import recurrent_jit
+
+    M, K, N = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
+    c = np.full((M, N), np.nan, dtype)
+    recurrent_jit._gemm_for_check(*recurrent_jit.numpy_gemm()[np.dtype(dtype)], a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-5)
+
+
+def test_without_numpys_gemm_the_numpy_loops_run(monkeypatch):
+    """A NumPy whose BLAS has no cblas gemm to find (or gives a wrong test product) keeps the NumPy loops."""
+    if recurrent._compiled_loops() is None:
+        pytest.skip("numba not installed")
+    from backends import recurrent_jit
+
+    monkeypatch.setattr(recurrent_jit, "_agrees_with_numpy", lambda found: False)
+    recurrent_jit.numpy_gemm.cache_clear()
+    recurrent._compiled_loops.cache_clear()
+    try:
+        assert recurrent._compiled_loops() is None
+        assert recurrent.RecurrentPointwise(np).compiled(np.dtype("float32")) is None
+        out, _ = mg.nn.LSTM(3, 4)(mg.randn(2, 5, 3))  # and the layer still runs
+        assert out.shape == (2, 5, 4)
+    finally:
+        monkeypatch.undo()
+        recurrent_jit.numpy_gemm.cache_clear()
+        recurrent._compiled_loops.cache_clear()
+    assert recurrent._compiled_loops() is not None
+
+
+def test_the_compiled_loops_run_at_every_size_and_thread_count():
+    from threadpoolctl import threadpool_limits
+
     if recurrent._compiled_loops() is None:
         pytest.skip("numba not installed")
     kernels = recurrent.RecurrentPointwise(np)
-    others = recurrent._blas_controllers()[1]
-    assert others
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=2, user_api="blas"):
-        outer, inner = kernels.one_thread_step_products(), kernels.one_thread_step_products()
-        outer.__enter__()
-        inner.__enter__()
-        assert {lib.num_threads for lib in others} == {1}
-        outer.__exit__(None, None, None)
-        assert {lib.num_threads for lib in others} == {1}  # the other direction is still inside
-        inner.__exit__(None, None, None)
-        assert {lib.num_threads for lib in others} == {2}
-
-
-def test_with_a_multi_threaded_blas_only_small_steps_run_compiled(monkeypatch):
-    """Each compiled step's product runs on one thread of SciPy's BLAS: larger steps gain more from
-    NumPy's threads, so they keep to the NumPy loops then."""
-    from backends.recurrent import RecurrentPointwise
-
-    kernels = RecurrentPointwise(np)
-    limit = RecurrentPointwise.MULTITHREADED_COMPILED_MAX_ELEMENTS
-    monkeypatch.setattr(recurrent, "_blas_threads", lambda: 2)
-    assert kernels.compiled(np.dtype("float32"), limit) is not None
-    assert kernels.compiled(np.dtype("float32"), limit + 1) is None
-    monkeypatch.setattr(recurrent, "_blas_threads", lambda: 1)
-    assert kernels.compiled(np.dtype("float32"), 100 * limit) is not None
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            assert kernels.compiled(np.dtype("float32")) is not None
+            assert kernels.compiled(np.dtype("float64")) is not None
+    assert kernels.compiled(np.dtype("float16")) is None

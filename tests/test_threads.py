@@ -43,7 +43,7 @@ def test_resolve_order(clean_env, monkeypatch):
 def test_run_limits_every_blas_and_restores_it(clean_env, threads):
     before = blas_threads()
     with Run("demo", threads=threads) as run:
-        load_blas()  # SciPy's own BLAS too, if SciPy is installed (the compiled loops use it)
+        load_blas()  # SciPy's own BLAS too, if SciPy is installed
         assert run.threads == threads
         assert blas_threads() == [threads] * len(blas_threads())
     assert blas_threads() == before

@@ -113,11 +113,10 @@ class RNNSequence(_Sequence):
         kernels = self.backend.recurrent
         out = xp.empty((T + 1, N, H), dtype=xw.dtype) if out is None else out
         hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)  # the state after each step
-        loops = self.loops = kernels.compiled(xw.dtype, N * H)
+        loops = self.loops = kernels.compiled(xw.dtype)
         with self.backend.ignore_fp_errors():
             if loops is not None:
-                with kernels.one_thread_step_products():
-                    loops.rnn_forward(xw, h0, W, *self._mask_args(), reverse, _KINDS[nonlinearity], hs)
+                loops.rnn_forward(xw, h0, W, *self._mask_args(), reverse, _KINDS[nonlinearity], hs)
             for t in self.order if loops is None else ():
                 h_prev = self._previous(hs, t, h0)
                 xp.matmul(h_prev, W, out=hs[t])
@@ -137,9 +136,8 @@ class RNNSequence(_Sequence):
         da = gy[:T] if self.owns_gy and gy.base is None else xp.empty_like(gy[:T])
         dh = gy[T].copy()  # dL/dh flowing back from later steps, starting with the final state's
         if self.loops is not None:
-            with kernels.one_thread_step_products():
-                self.loops.rnn_backward(gy, WT, *self._mask_args(), self.reverse,
-                                        _KINDS[self.nonlinearity], hs, da, dh, xp.empty_like(dh))
+            self.loops.rnn_backward(gy, WT, *self._mask_args(), self.reverse,
+                                    _KINDS[self.nonlinearity], hs, da, dh, xp.empty_like(dh))
         for t in reversed(self.order) if self.loops is None else ():
             g, real = da[t], self._step_mask(t)
             xp.add(dh, gy[t] if real is None else gy[t] * real, out=g)
@@ -172,11 +170,10 @@ class LSTMSequence(_Sequence):
         hs = out[:T] if mask is None else xp.empty((T, N, H), dtype=xw.dtype)
         cs, tanh_cs = xp.empty((T, N, H), dtype=xw.dtype), xp.empty((T, N, H), dtype=xw.dtype)
         gates = xp.empty((T, N, 4 * H), dtype=xw.dtype)  # the activations i, f, g, o of every step
-        loops = self.loops = kernels.compiled(xw.dtype, N * H)
+        loops = self.loops = kernels.compiled(xw.dtype)
         with self.backend.ignore_fp_errors():
             if loops is not None:
-                with kernels.one_thread_step_products():
-                    loops.lstm_forward(xw, h0, c0, W, *self._mask_args(), reverse, hs, cs, tanh_cs, gates)
+                loops.lstm_forward(xw, h0, c0, W, *self._mask_args(), reverse, hs, cs, tanh_cs, gates)
             for t in self.order if loops is None else ():
                 h_prev, c_prev = self._previous(hs, t, h0), self._previous(cs, t, c0)
                 a = gates[t]
@@ -200,9 +197,8 @@ class LSTMSequence(_Sequence):
         da = self.gates if self.final_backward else xp.empty_like(self.gates)
         dh, dc = gy[T].copy(), gy[T + 1].copy()
         if self.loops is not None:
-            with kernels.one_thread_step_products():
-                self.loops.lstm_backward(_c(xp, gy), WT, self.c0, *self._mask_args(), self.reverse, cs,
-                                         self.tanh_cs, self.gates, da, dh, dc, xp.empty_like(dh))
+            self.loops.lstm_backward(_c(xp, gy), WT, self.c0, *self._mask_args(), self.reverse, cs,
+                                     self.tanh_cs, self.gates, da, dh, dc, xp.empty_like(dh))
         for t in reversed(self.order) if self.loops is None else ():
             real = self._step_mask(t)
             dh_t = dh + (gy[t] if real is None else gy[t] * real)
@@ -242,12 +238,11 @@ class GRUSequence(_Sequence):
         gates = xp.empty((T, N, 3 * H), dtype=xw.dtype)  # r, z, n of every step
         hw_n = xp.empty((T, N, H), dtype=xw.dtype)  # W_hn h_prev + b_hn, needed for dr
         hw = xp.empty((N, 3 * H), dtype=xw.dtype)
-        loops = self.loops = kernels.compiled(xw.dtype, N * H)
+        loops = self.loops = kernels.compiled(xw.dtype)
         with self.backend.ignore_fp_errors():
             if loops is not None:
                 bias = xp.zeros(3 * H, dtype=xw.dtype) if b_hh is None else b_hh
-                with kernels.one_thread_step_products():
-                    loops.gru_forward(xw, h0, W, bias, *self._mask_args(), reverse, hs, gates, hw_n, hw)
+                loops.gru_forward(xw, h0, W, bias, *self._mask_args(), reverse, hs, gates, hw_n, hw)
             for t in self.order if loops is None else ():
                 h_prev = self._previous(hs, t, h0)
                 xp.matmul(h_prev, W, out=hw)
@@ -270,9 +265,8 @@ class GRUSequence(_Sequence):
         dn = self.hw_n if self.final_backward else xp.empty_like(self.hw_n)
         dh = gy[T].copy()
         if self.loops is not None:
-            with kernels.one_thread_step_products():
-                self.loops.gru_backward(_c(xp, gy), WT, self.h0, *self._mask_args(), self.reverse, hs,
-                                        self.gates, self.hw_n, dhw, dn, dh, xp.empty_like(dh))
+            self.loops.gru_backward(_c(xp, gy), WT, self.h0, *self._mask_args(), self.reverse, hs,
+                                    self.gates, self.hw_n, dhw, dn, dh, xp.empty_like(dh))
         for t in reversed(self.order) if self.loops is None else ():
             real = self._step_mask(t)
             dh_t = dh + (gy[t] if real is None else gy[t] * real)

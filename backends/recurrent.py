@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -45,14 +47,31 @@ class RecurrentPointwise:
         return _compiled_loops()
 
     def directions_at_once(self, dtype: Any) -> bool:
-        """Whether both directions of a bidirectional layer may run at the same time, in two threads.
+        """Whether both directions of a bidirectional layer may run at the same time, in two threads,
+        inside `one_blas_thread`.
 
         Only the compiled loops release the GIL (the NumPy loops are dozens of small calls that
-        each hold it), a second CPU must be free to the process, and NumPy's BLAS must run one thread
-        per call: two callers of a multi-threaded OpenBLAS wait on each other's threads (measured:
-        the forward of a bidirectional LSTM 4.5x slower than one direction after the other).
+        each hold it), and a second CPU must be free to the process.
         """
-        return _usable_cpus() >= 2 and self.compiled(dtype) is not None and _blas_threads() == 1
+        return _usable_cpus() >= 2 and self.compiled(dtype) is not None
+
+    @contextmanager
+    def one_blas_thread(self) -> Iterator[None]:
+        """Inside, NumPy's BLAS runs one thread per call (for the whole process; its count is restored
+        after), as two threads each calling a multi-threaded OpenBLAS wait on each other's pool
+        (measured: the forward of a bidirectional LSTM 4.5x slower than one direction after the
+        other). OpenBLAS's per-thread count (``openblas_set_num_threads_local``) is no way out: in the
+        build NumPy ships, setting it in one thread changed the count of the others too."""
+        blas = _numpy_blas()
+        before = 1 if blas is None else blas.num_threads
+        if before == 1:
+            yield
+            return
+        blas.set_num_threads(1)
+        try:
+            yield
+        finally:
+            blas.set_num_threads(before)
 
     # -- activations, in place ------------------------------------------------
     def sigmoid_(self, v: Any) -> None:

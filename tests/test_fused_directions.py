@@ -51,7 +51,7 @@ def test_the_reverse_direction_runs_in_the_worker_thread(monkeypatch, two_cpus, 
                             ("forward", False, True), ("forward", True, False)]
 
 
-def test_without_compiled_loops_a_second_cpu_or_a_one_thread_blas_the_directions_run_in_turn(monkeypatch, two_cpus):
+def test_without_compiled_loops_or_a_second_cpu_the_directions_run_in_turn(monkeypatch, two_cpus):
     seen = _threads_of(monkeypatch, ops.LSTMSequence)
     net = mg.nn.LSTM(3, 4, bidirectional=True, impl="fused")
 
@@ -63,10 +63,45 @@ def test_without_compiled_loops_a_second_cpu_or_a_one_thread_blas_the_directions
     with compiled_loops(True):
         monkeypatch.setattr(recurrent, "_usable_cpus", lambda: 1)
         step()
-        monkeypatch.setattr(recurrent, "_usable_cpus", lambda: 2)
-        monkeypatch.setattr(recurrent, "_blas_threads", lambda: 2)  # two callers would wait on its threads
-        step()
-    assert all(in_main for _, _, in_main in seen) and len(seen) == 12
+    assert all(in_main for _, _, in_main in seen) and len(seen) == 8
+
+
+def test_with_a_multi_threaded_blas_the_directions_run_at_once_on_one_blas_thread(monkeypatch):
+    """Two callers of a multi-threaded OpenBLAS would wait on each other's pool: while both directions
+    run, NumPy's BLAS runs one thread per call, and its count comes back after."""
+    if recurrent._compiled_loops() is None or recurrent._numpy_blas() is None:
+        pytest.skip("needs numba and a BLAS threadpoolctl can set")
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setattr(recurrent, "_usable_cpus", lambda: 2)
+    counts = []
+    for method in ("forward", "backward"):
+        original = getattr(ops.LSTMSequence, method)
+
+        def spy(self, *args, _original=original, **kwargs):
+            counts.append((threading.current_thread() is threading.main_thread(), recurrent._blas_threads()))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(ops.LSTMSequence, method, spy)
+    monkeypatch.setattr(mg.get_backend("numpy").recurrent, "use_compiled", True)  # not compiled_loops: 1 thread
+    net = mg.nn.LSTM(3, 4, bidirectional=True, impl="fused")
+    with threadpool_limits(limits=2, user_api="blas"):
+        net(mg.randn(2, 6, 3))[0].sum().backward()
+        assert recurrent._blas_threads() == 2
+    assert sorted(counts) == [(False, 1), (False, 1), (True, 1), (True, 1)]
+
+
+def test_one_blas_thread_sets_one_thread_and_restores_the_count():
+    if recurrent._numpy_blas() is None:
+        pytest.skip("needs a BLAS threadpoolctl can set")
+    from threadpoolctl import threadpool_limits
+
+    kernels = recurrent.RecurrentPointwise(np)
+    with threadpool_limits(limits=2, user_api="blas"):
+        with pytest.raises(ZeroDivisionError), kernels.one_blas_thread():
+            assert recurrent._blas_threads() == 1
+            raise ZeroDivisionError  # the count comes back on an error too
+        assert recurrent._blas_threads() == 2
 
 
 def test_the_blas_threads_are_read_from_the_libraries_in_use():

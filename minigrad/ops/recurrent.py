@@ -297,11 +297,12 @@ class BidirectionalSequence(Function):
     direction 0 (forward) first. dL/dx is the sum of the two projections' input gradients.
 
     The directions are independent until the layer joins their outputs, so when the time loops
-    are compiled (numba; they run without the GIL), the process may use two CPUs and the BLAS
-    runs one thread per call (`backends.recurrent.RecurrentPointwise.directions_at_once`),
-    direction 1 (its projection, its time loop, and in backward its BPTT and its weight
-    gradients) runs in a worker thread while direction 0 runs in the calling one: PyTorch's
-    inter-op parallelism, for the one place it pays here. Otherwise they run one after the other.
+    are compiled (numba; they run without the GIL) and the process may use two CPUs
+    (`backends.recurrent.RecurrentPointwise.directions_at_once`), direction 1 (its projection,
+    its time loop, and in backward its BPTT and its weight gradients) runs in a worker thread
+    while direction 0 runs in the calling one, with NumPy's BLAS at one thread per call meanwhile:
+    PyTorch's inter-op parallelism, for the one place it pays here. Otherwise they run one after
+    the other.
     Results are the same either way: each direction computes alone. The forward and backward of
     each part are those of `Linear` and of the kernel themselves, run inside this node.
     """
@@ -330,7 +331,7 @@ class BidirectionalSequence(Function):
             xw = self.linears[d].forward(x, *linear)
             self.parts[d].forward(xw, *rest, reverse=bool(d), out=out[d], **options)
 
-        _run_both(run, self.parallel)
+        _run_both(run, self.parallel, self.backend.recurrent.one_blas_thread)
         return out
 
     def backward(self, gy):
@@ -343,7 +344,7 @@ class BidirectionalSequence(Function):
             linear = self.linears[d].backward(dxw) if dxw is not None else (None,) * (1 + self.linear_inputs)
             grads[d] = (linear[0], (*linear[1:], *rest))
 
-        _run_both(run, self.parallel)
+        _run_both(run, self.parallel, self.backend.recurrent.one_blas_thread)
         (gx0, own0), (gx1, own1) = grads
         gx = None if gx0 is None else gx0 + gx1
         return (gx, *own0, *own1)
@@ -355,16 +356,18 @@ def _direction_worker() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="minigrad-direction")
 
 
-def _run_both(run, parallel: bool) -> None:
-    """``run(0)`` and ``run(1)``: at once (1 in the worker, with this thread's context) or in turn."""
+def _run_both(run, parallel: bool, one_blas_thread) -> None:
+    """``run(0)`` and ``run(1)``: at once (1 in the worker, with this thread's context) inside
+    ``one_blas_thread()``, or in turn."""
     if not parallel:
         run(0)
         run(1)
         return
-    future = _direction_worker().submit(contextvars.copy_context().run, run, 1)
-    try:
-        run(0)
-    finally:
-        error = future.exception()  # waits: the worker never outlives the op's arrays
+    with one_blas_thread():
+        future = _direction_worker().submit(contextvars.copy_context().run, run, 1)
+        try:
+            run(0)
+        finally:
+            error = future.exception()  # waits: the worker never outlives the op's arrays
     if error is not None:
         raise error

@@ -323,6 +323,29 @@ class Tensor:
     def numel(self) -> int:
         return int(self.data.size)
 
+    def size(self, dim: int | None = None) -> Any:
+        """The shape as a tuple, or the length of axis ``dim`` (negative counts from the end), as
+        PyTorch's ``Tensor.size``.
+
+        Raises:
+            IndexError: ``dim`` is out of range (the message gives the valid range).
+            TypeError: ``dim`` is not an integer.
+        """
+        if dim is None:
+            return self.shape
+        axis = _as_index(dim)
+        if axis is None:
+            raise TypeError(f"size: dim must be an int, got {dim!r}")
+        if not -max(self.ndim, 1) <= axis < max(self.ndim, 1) or self.ndim == 0:
+            valid = "none (a 0-d tensor has no axes)" if self.ndim == 0 else f"[{-self.ndim}, {self.ndim - 1}]"
+            raise IndexError(f"size: dim {axis} is out of range for a tensor with {self.ndim} dimensions; valid: "
+                             f"{valid}")
+        return self.shape[axis]
+
+    def dim(self) -> int:
+        """The number of axes, ``ndim`` (PyTorch's ``Tensor.dim``)."""
+        return self.ndim
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

@@ -107,3 +107,25 @@ def test_turkish_capital_i_lower_cases_to_i():
     assert mg.data.tokenize("İyi iyi") == ["iyi", "iyi"]
     vocab = mg.data.Vocab.build(["İstanbul iyi", "istanbul İyi"])
     assert vocab.encode("İstanbul") == vocab.encode("istanbul")
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 0, 4)])
+def test_size_and_dim_as_in_pytorch(shape):
+    t = mg.zeros(*shape)
+    assert t.size() == shape and t.dim() == len(shape)
+    for d in range(-len(shape), len(shape)):
+        assert t.size(d) == shape[d]
+        assert t.size(np.int64(d)) == shape[d]
+    with pytest.raises(IndexError, match=r"size: dim .* out of range"):
+        t.size(len(shape))
+    with pytest.raises(TypeError, match="dim must be an int"):
+        t.size(1.0)
+    if HAVE_TORCH:
+        import torch
+
+        ref = torch.zeros(shape)
+        assert tuple(ref.size()) == t.size() and ref.dim() == t.dim()
+        for d in range(-len(shape), len(shape)):
+            assert ref.size(d) == t.size(d)
+        with pytest.raises(IndexError):
+            ref.size(len(shape))

@@ -163,24 +163,12 @@ def _float64_from_bits(typingctx, bits):
 LOG2E = 1.4426950408889634
 
 
-@intrinsic
-def _float32_from_bits(typingctx, bits):
-    """The float32 whose IEEE 754 bit pattern is the int32 ``bits``."""
-    return types.float32(types.int32), lambda context, builder, sig, args: builder.bitcast(args[0], ir.FloatType())
-
-
-@intrinsic
-def _float64_from_bits(typingctx, bits):
-    """The float64 whose IEEE 754 bit pattern is the int64 ``bits``."""
-    return types.float64(types.int64), lambda context, builder, sig, args: builder.bitcast(args[0], ir.DoubleType())
-
-
 @jit
 def _exp32(x):
     lo, hi = np.float32(-103.972), np.float32(88.72283)  # e^x is below the smallest subnormal / above the largest
     xc = x if x > lo else lo
     xc = xc if xc < hi else hi
-    n = math.floor(xc * np.float32(LOG2E) + np.float32(0.5))
+    n = np.floor(xc * np.float32(LOG2E) + np.float32(0.5))  # a float32 (math.floor's int would promote to float64)
     r = xc - n * np.float32(0.693359375)  # ln 2 = 0.693359375 - 2.12194440e-4 (the first exact in 9 bits)
     r = r - n * np.float32(-2.12194440e-4)
     p = np.float32(1.9875691500e-4)

@@ -61,10 +61,16 @@ class RecurrentPointwise:
         after), as two threads each calling a multi-threaded OpenBLAS wait on each other's pool
         (measured: the forward of a bidirectional LSTM 4.5x slower than one direction after the
         other). OpenBLAS's per-thread count (``openblas_set_num_threads_local``) is no way out: in the
-        build NumPy ships, setting it in one thread changed the count of the others too."""
+        build NumPy ships, setting it in one thread changed the count of the others too.
+
+        Being process-wide, it races with thread limits set in other Python threads at the same time
+        (as two ``threadpool_limits`` in two threads race with each other): a limit entered in another
+        thread inside this block records one thread as the count to restore. Run bidirectional layers
+        in several threads with one limit set outside them, or ``MINIGRAD_JIT=0``.
+        """
         blas = _numpy_blas()
-        before = 1 if blas is None else blas.num_threads
-        if before == 1:
+        before = _blas_threads()
+        if blas is None or before == 1:
             yield
             return
         blas.set_num_threads(1)

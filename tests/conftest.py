@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from threadpoolctl import threadpool_limits
 
 import backends
 import minigrad as mg
@@ -70,15 +69,14 @@ def _impl_params():
 def compiled_loops(enabled: bool):
     """Let the fused kernels use numba-compiled time loops, or not, on every backend (restored after).
 
-    Enabled, the BLAS runs one thread inside, so that the compiled loops run at every step size
-    (with a multi-threaded BLAS, large steps take the NumPy loops: RecurrentPointwise.compiled)."""
+    The BLAS keeps its threads, so the compiled loops' products and the directions run at once
+    (RecurrentPointwise.one_blas_thread) are tested with the machine's default BLAS."""
     kernels = [backends.get(name).recurrent for name in backends.available()]
     saved = [k.use_compiled for k in kernels]
     for k in kernels:
         k.use_compiled = enabled
     try:
-        with threadpool_limits(limits=1, user_api="blas") if enabled else contextlib.nullcontext():
-            yield
+        yield
     finally:
         for k, was in zip(kernels, saved):
             k.use_compiled = was

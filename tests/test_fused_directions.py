@@ -240,3 +240,43 @@ def test_the_compiled_loops_run_at_every_size_and_thread_count():
             assert kernels.compiled(np.dtype("float32")) is not None
             assert kernels.compiled(np.dtype("float64")) is not None
     assert kernels.compiled(np.dtype("float16")) is None
+
+
+FORK_SCRIPT = """
+import multiprocessing as mp, sys
+import minigrad as mg
+from backends import recurrent
+recurrent._usable_cpus = lambda: 2  # the directions run at once, as on a machine with two CPUs
+
+net = mg.nn.LSTM(3, 4, bidirectional=True)
+x = mg.randn(2, 5, 3)
+
+def child(q):
+    q.put(float(net(x)[0].sum().item()))
+
+if __name__ == "__main__":
+    parent = float(net(x)[0].sum().item())  # starts the direction worker in the parent
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=child, args=(q,))
+    p.start()
+    p.join(60)
+    if p.is_alive():
+        p.kill()
+        sys.exit("the child hung")
+    print(q.get(timeout=5) == parent)
+"""
+
+
+def test_a_forked_child_runs_both_directions_at_once_too(tmp_path):
+    """A forked child inherits the parent's direction worker but not its thread: it starts its own."""
+    import subprocess
+    import sys
+
+    if recurrent._compiled_loops() is None or not hasattr(__import__("os"), "fork"):
+        pytest.skip("needs numba and fork")
+    script = tmp_path / "fork_child.py"
+    script.write_text(FORK_SCRIPT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from minigrad.autograd import Function
@@ -352,8 +353,13 @@ class BidirectionalSequence(Function):
 
 @functools.cache
 def _direction_worker() -> ThreadPoolExecutor:
-    """The one worker thread that runs a layer's second direction (started on first use)."""
+    """The one worker thread that runs a layer's second direction (started on first use; a forked
+    child, which inherits the executor but not its thread, starts its own)."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="minigrad-direction")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_direction_worker.cache_clear)
 
 
 def _run_both(run, parallel: bool, one_blas_thread) -> None:
